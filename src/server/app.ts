@@ -1,0 +1,51 @@
+import { Elysia } from "elysia";
+import { openapi } from "@elysiajs/openapi";
+import { VERSION } from "../core/version.ts";
+import { makeAuthCheck } from "./auth.ts";
+import { batchRoutes } from "./batches/routes.ts";
+import type { ServerContext } from "./context.ts";
+import { renderError } from "./errors.ts";
+import { WEB_ASSETS } from "./web-assets.ts";
+
+const isPublic = (path: string) => path === "/healthz" || path in WEB_ASSETS;
+
+/** The HTTP application. Tests call `app.handle(new Request(...))`; `serve` binds it to a port. */
+export function createApp(ctx: ServerContext) {
+  const checkAuth = makeAuthCheck(ctx.config.apiKey, isPublic);
+  return new Elysia()
+    .onError(({ code, error, path }) => renderError(code, error, path, ctx.log))
+    .onRequest(({ request }) => {
+      checkAuth(request);
+    })
+    .use(
+      openapi({
+        path: "/docs",
+        specPath: "/api/v1/openapi.json",
+        provider: null,
+        documentation: {
+          info: {
+            title: "vbatch API",
+            version: VERSION,
+            description:
+              "Batch processing of images and videos with computer-vision workflows. When the server has an API key, " +
+              "send it as `Authorization: Bearer <key>` (or `?api_key=<key>`). Errors are `{\"error\":{code,message,details}}`.",
+          },
+          components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer" } } },
+          security: [{ apiKey: [] }],
+        },
+        exclude: { paths: ["/healthz", ...Object.keys(WEB_ASSETS)] },
+      }),
+    )
+    .get("/healthz", () => ({ status: "ok", version: VERSION }))
+    .use(batchRoutes(ctx))
+    .get("/", () => asset("/"))
+    .get("/assets/*", ({ path }) => asset(path))
+    .get("/docs", () => asset("/docs"))
+    .get("/docs/*", ({ path }) => asset(path));
+}
+
+function asset(path: string): Response {
+  const a = WEB_ASSETS[path];
+  if (!a) return Response.json({ error: { code: "NOT_FOUND", message: `No route for ${path}` } }, { status: 404 });
+  return new Response(Bun.file(a.path), { headers: { "content-type": a.type, "cache-control": "no-cache" } });
+}

@@ -1,0 +1,14 @@
+import type { Clock } from "../core/clock.ts";
+import type { Config } from "../core/config.ts";
+import type { Logger } from "../core/log.ts";
+import type { Staging } from "../storage/staging.ts";
+import type { Store } from "../storage/store.ts";
+
+/** What every service gets: collaborators and the clock are passed in, never imported as singletons. */
+export interface ServerContext {
+  config: Readonly<Config>;
+  store: Store;
+  staging: Staging;
+  clock: Clock;
+  log: Logger;
+}

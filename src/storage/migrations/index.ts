@@ -1,0 +1,13 @@
+/**
+ * Numbered migrations, imported as text so that `bun build --compile` embeds them in the binary.
+ * A new migration is a new numbered .sql file in this folder plus one line here (a test checks both agree).
+ */
+import m0001 from "./0001_batches.sql" with { type: "text" };
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "0001_batches", sql: m0001 }];

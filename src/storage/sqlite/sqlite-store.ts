@@ -1,0 +1,221 @@
+import { Database } from "bun:sqlite";
+import { AppError, invalid } from "../../core/errors.ts";
+import { MIGRATIONS, type Migration } from "../migrations/index.ts";
+import type { BatchFileRecord, BatchRecord, NewBatch, Page, PartRecord, Store } from "../store.ts";
+
+interface BatchRow {
+  id: string;
+  name: string;
+  type: BatchRecord["type"];
+  kind: BatchRecord["kind"];
+  created_at_ms: number;
+  expires_at_ms: number;
+  file_count: number;
+  total_bytes: number;
+}
+interface PartRow {
+  batch_id: string;
+  name: string;
+  file_count: number;
+  total_bytes: number;
+  created_at_ms: number;
+}
+interface FileRow {
+  batch_id: string;
+  part_name: string;
+  name: string;
+  size_bytes: number;
+  sha256: string;
+  content_type: string;
+  created_at_ms: number;
+}
+
+const BATCH_SELECT = `SELECT b.*, COALESCE(SUM(p.file_count), 0) AS file_count, COALESCE(SUM(p.total_bytes), 0) AS total_bytes
+  FROM batches b LEFT JOIN batch_parts p ON p.batch_id = b.id`;
+
+const toBatch = (r: BatchRow): BatchRecord => ({
+  id: r.id,
+  name: r.name,
+  type: r.type,
+  kind: r.kind,
+  createdAtMs: r.created_at_ms,
+  expiresAtMs: r.expires_at_ms,
+  fileCount: r.file_count,
+  totalBytes: r.total_bytes,
+});
+const toPart = (r: PartRow): PartRecord => ({
+  batchId: r.batch_id,
+  name: r.name,
+  fileCount: r.file_count,
+  totalBytes: r.total_bytes,
+  createdAtMs: r.created_at_ms,
+});
+const toFile = (r: FileRow): BatchFileRecord => ({
+  batchId: r.batch_id,
+  part: r.part_name,
+  name: r.name,
+  sizeBytes: r.size_bytes,
+  sha256: r.sha256,
+  contentType: r.content_type,
+  createdAtMs: r.created_at_ms,
+});
+
+/** Cursors are opaque to clients: base64url of a JSON array of the last row's sort key. */
+export const encodeCursor = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString("base64url");
+export function decodeCursor(cursor: string, arity: number): unknown[] {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Array.isArray(key) && key.length === arity) return key;
+  } catch {}
+  throw invalid("Invalid pageToken: pass back the nextPageToken of the previous page", { field: "pageToken" });
+}
+
+export function applyMigrations(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL) STRICT`);
+  const done = new Set(db.query<{ version: number }, []>("SELECT version FROM schema_migrations").all().map((r) => r.version));
+  const applied: number[] = [];
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (done.has(m.version)) continue;
+    db.transaction(() => {
+      db.run(m.sql);
+      db.run("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)", [m.version, m.name, Date.now()]);
+    })();
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+export class SqliteStore implements Store {
+  readonly db: Database;
+
+  constructor(path: string) {
+    this.db = new Database(path, { create: true, strict: true });
+    this.db.run("PRAGMA journal_mode = WAL");
+    this.db.run("PRAGMA synchronous = NORMAL");
+    this.db.run("PRAGMA foreign_keys = ON");
+    this.db.run("PRAGMA busy_timeout = 5000");
+    applyMigrations(this.db);
+  }
+
+  createBatch(b: NewBatch): BatchRecord {
+    try {
+      this.db
+        .query(`INSERT INTO batches (id, name, type, kind, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?, ?)`)
+        .run(b.id, b.name, b.type, b.kind, b.createdAtMs, b.expiresAtMs);
+    } catch (e) {
+      if (String((e as Error).message).includes("UNIQUE"))
+        throw new AppError("BATCH_EXISTS", `Batch '${b.id}' already exists`, 409, { batchId: b.id });
+      throw e;
+    }
+    return { ...b, fileCount: 0, totalBytes: 0 };
+  }
+
+  getBatch(id: string): BatchRecord | undefined {
+    const row = this.db.query<BatchRow, [string]>(`${BATCH_SELECT} WHERE b.id = ? GROUP BY b.id`).get(id);
+    return row ? toBatch(row) : undefined;
+  }
+
+  listBatches({ pageSize, cursor }: { pageSize: number; cursor?: string }): Page<BatchRecord> {
+    const rows = cursor
+      ? this.db
+          .query<BatchRow, [number, string, number]>(
+            `${BATCH_SELECT} WHERE (b.created_at_ms, b.id) < (?, ?) GROUP BY b.id ORDER BY b.created_at_ms DESC, b.id DESC LIMIT ?`,
+          )
+          .all(...(decodeCursor(cursor, 2) as [number, string]), pageSize + 1)
+      : this.db
+          .query<BatchRow, [number]>(`${BATCH_SELECT} GROUP BY b.id ORDER BY b.created_at_ms DESC, b.id DESC LIMIT ?`)
+          .all(pageSize + 1);
+    return page(rows.map(toBatch), pageSize, (b) => [b.createdAtMs, b.id]);
+  }
+
+  listParts(batchId: string): PartRecord[] {
+    return this.db
+      .query<PartRow, [string]>("SELECT * FROM batch_parts WHERE batch_id = ? ORDER BY name")
+      .all(batchId)
+      .map(toPart);
+  }
+
+  getBatchFile(batchId: string, part: string, name: string): BatchFileRecord | undefined {
+    const row = this.db
+      .query<FileRow, [string, string, string]>("SELECT * FROM batch_files WHERE batch_id = ? AND part_name = ? AND name = ?")
+      .get(batchId, part, name);
+    return row ? toFile(row) : undefined;
+  }
+
+  putBatchFiles(files: BatchFileRecord[]): void {
+    if (files.length === 0) return;
+    const ensurePart = this.db.query(
+      "INSERT OR IGNORE INTO batch_parts (batch_id, name, created_at_ms) VALUES (?, ?, ?)",
+    );
+    const old = this.db.query<{ size_bytes: number }, [string, string, string]>(
+      "SELECT size_bytes FROM batch_files WHERE batch_id = ? AND part_name = ? AND name = ?",
+    );
+    const upsert = this.db.query(`INSERT OR REPLACE INTO batch_files
+      (batch_id, part_name, name, size_bytes, sha256, content_type, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+    const bump = this.db.query(
+      "UPDATE batch_parts SET file_count = file_count + ?, total_bytes = total_bytes + ? WHERE batch_id = ? AND name = ?",
+    );
+    this.db.transaction(() => {
+      for (const f of files) {
+        ensurePart.run(f.batchId, f.part, f.createdAtMs);
+        const prev = old.get(f.batchId, f.part, f.name);
+        upsert.run(f.batchId, f.part, f.name, f.sizeBytes, f.sha256, f.contentType, f.createdAtMs);
+        bump.run(prev ? 0 : 1, f.sizeBytes - (prev?.size_bytes ?? 0), f.batchId, f.part);
+      }
+    })();
+  }
+
+  listBatchFiles(
+    batchId: string,
+    { part, pageSize, cursor }: { part?: string; pageSize: number; cursor?: string },
+  ): Page<BatchFileRecord> {
+    const after = cursor ? (decodeCursor(cursor, 2) as [string, string]) : undefined;
+    let rows: FileRow[];
+    if (part !== undefined) {
+      rows = this.db
+        .query<FileRow, [string, string, string, number]>(
+          "SELECT * FROM batch_files WHERE batch_id = ? AND part_name = ? AND name > ? ORDER BY name LIMIT ?",
+        )
+        .all(batchId, part, after ? after[1] : "", pageSize + 1);
+    } else if (after) {
+      rows = this.db
+        .query<FileRow, [string, string, string, number]>(
+          "SELECT * FROM batch_files WHERE batch_id = ? AND (part_name, name) > (?, ?) ORDER BY part_name, name LIMIT ?",
+        )
+        .all(batchId, after[0], after[1], pageSize + 1);
+    } else {
+      rows = this.db
+        .query<FileRow, [string, number]>("SELECT * FROM batch_files WHERE batch_id = ? ORDER BY part_name, name LIMIT ?")
+        .all(batchId, pageSize + 1);
+    }
+    return page(rows.map(toFile), pageSize, (f) => [f.part, f.name]);
+  }
+
+  deleteBatch(id: string): boolean {
+    return this.db.transaction(() => {
+      this.db.query("DELETE FROM batch_files WHERE batch_id = ?").run(id);
+      this.db.query("DELETE FROM batch_parts WHERE batch_id = ?").run(id);
+      return this.db.query("DELETE FROM batches WHERE id = ?").run(id).changes === 1;
+    })();
+  }
+
+  listExpiredBatches(nowMs: number, limit: number): BatchRecord[] {
+    return this.db
+      .query<BatchRow, [number, number]>(
+        `${BATCH_SELECT} WHERE b.expires_at_ms <= ? GROUP BY b.id ORDER BY b.expires_at_ms LIMIT ?`,
+      )
+      .all(nowMs, limit)
+      .map(toBatch);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function page<T>(rows: T[], pageSize: number, key: (row: T) => unknown[]): Page<T> {
+  if (rows.length <= pageSize) return { items: rows, next: undefined };
+  const items = rows.slice(0, pageSize);
+  return { items, next: encodeCursor(key(items[items.length - 1]!)) };
+}
