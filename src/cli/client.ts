@@ -15,7 +15,7 @@ export class ApiClient {
     return u.toString();
   }
 
-  async request(method: string, path: string, init: { query?: Query; json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(method: string, path: string, init: { query?: Query; json?: unknown; body?: RequestInit["body"]; headers?: Record<string, string> } = {}): Promise<Response> {
     const headers: Record<string, string> = { ...init.headers };
     if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     let body = init.body;
@@ -37,7 +37,7 @@ export class ApiClient {
     return response;
   }
 
-  async json<T>(method: string, path: string, init: { query?: Query; json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {}): Promise<T> {
+  async json<T>(method: string, path: string, init: { query?: Query; json?: unknown; body?: RequestInit["body"]; headers?: Record<string, string> } = {}): Promise<T> {
     const response = await this.request(method, path, init);
     return (await response.json()) as T;
   }

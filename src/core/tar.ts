@@ -149,7 +149,12 @@ export class TarReader {
       return;
     }
     this.zeroBlocks = 0;
-    const stored = readNumber(block, 148, 8);
+    let stored: number;
+    try {
+      stored = readNumber(block, 148, 8);
+    } catch {
+      stored = -1;
+    }
     let sum = 0;
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i]!;
     if (sum !== stored) throw badArchive("a header checksum does not match (not a tar stream, or corrupted)");
@@ -222,9 +227,10 @@ function writeOctal(block: Uint8Array, start: number, length: number, value: num
   block[start + length - 1] = 0;
 }
 
-function headerBlock(name: Uint8Array, size: number, mtimeMs: number, flag: string): Uint8Array {
+function headerBlock(name: Uint8Array, size: number, mtimeMs: number, flag: string, linkName = ""): Uint8Array {
   const block = new Uint8Array(BLOCK);
   block.set(name.subarray(0, 100), 0);
+  block.set(encoder.encode(linkName).subarray(0, 100), 157);
   writeOctal(block, 100, 8, 0o644);
   writeOctal(block, 108, 8, 0);
   writeOctal(block, 116, 8, 0);
@@ -242,18 +248,24 @@ function headerBlock(name: Uint8Array, size: number, mtimeMs: number, flag: stri
 
 const MAX_OCTAL_SIZE = 0o77777777777;
 
-/** The header block(s) for one regular file: a pax header first when the name or size needs one. */
-export function tarHeader(name: string, size: number, mtimeMs = 0): Uint8Array {
+const FLAGS: Partial<Record<TarEntryType, string>> = { file: "0", symlink: "2", hardlink: "1", directory: "5" };
+
+/**
+ * The header block(s) for one entry (a regular file unless `type` says otherwise): a pax header first
+ * when the name or size needs one.
+ */
+export function tarHeader(name: string, size: number, mtimeMs = 0, type: TarEntryType = "file", linkName = ""): Uint8Array {
   const nameBytes = encoder.encode(name);
   const simple = nameBytes.length <= 100 && /^[\x20-\x7e]*$/.test(name) && size <= MAX_OCTAL_SIZE;
-  if (simple) return headerBlock(nameBytes, size, mtimeMs, "0");
+  const flag = FLAGS[type] ?? "0";
+  if (simple) return headerBlock(nameBytes, size, mtimeMs, flag, linkName);
   const records = [paxRecord("path", name), ...(size > MAX_OCTAL_SIZE ? [paxRecord("size", String(size))] : [])];
   const pax = encoder.encode(records.join(""));
   const out = new Uint8Array(BLOCK + pax.length + tarPaddingSize(pax.length) + BLOCK);
   out.set(headerBlock(encoder.encode("PaxHeader"), pax.length, mtimeMs, "x"), 0);
   out.set(pax, BLOCK);
   const shortName = encoder.encode(name.replace(/[^\x20-\x7e]/g, "_")).subarray(0, 100);
-  out.set(headerBlock(shortName, Math.min(size, MAX_OCTAL_SIZE), mtimeMs, "0"), BLOCK + pax.length + tarPaddingSize(pax.length));
+  out.set(headerBlock(shortName, Math.min(size, MAX_OCTAL_SIZE), mtimeMs, flag, linkName), BLOCK + pax.length + tarPaddingSize(pax.length));
   return out;
 }
 
@@ -283,19 +295,21 @@ export interface TarSource {
 export function tarStream(sources: AsyncIterable<TarSource> | Iterable<TarSource>): ReadableStream<Uint8Array> {
   const iterator =
     Symbol.asyncIterator in sources ? sources[Symbol.asyncIterator]() : (sources as Iterable<TarSource>)[Symbol.iterator]();
-  let reader: { it: ReadableStreamDefaultReader<Uint8Array>; left: number; name: string } | undefined;
+  /** The streamed body in progress: its reader, the bytes still expected, and the padding owed after it. */
+  let current: { reader: ReadableStreamDefaultReader<Uint8Array>; left: number; pad: number; name: string } | undefined;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (reader) {
-        const { done, value } = await reader.it.read();
+      if (current) {
+        const { done, value } = await current.reader.read();
         if (!done) {
-          reader.left -= value.length;
-          if (reader.left < 0) throw new Error(`'${reader.name}' grew while it was being sent`);
+          current.left -= value.length;
+          if (current.left < 0) throw new Error(`'${current.name}' grew while it was being sent`);
           controller.enqueue(value);
           return;
         }
-        if (reader.left !== 0) throw new Error(`'${reader.name}' shrank while it was being sent`);
-        reader = undefined;
+        if (current.left !== 0) throw new Error(`'${current.name}' shrank while it was being sent`);
+        if (current.pad) controller.enqueue(new Uint8Array(current.pad));
+        current = undefined;
         return;
       }
       const next = await iterator.next();
@@ -313,24 +327,10 @@ export function tarStream(sources: AsyncIterable<TarSource> | Iterable<TarSource
         controller.enqueue(pad ? concatBytes(body, new Uint8Array(pad)) : body);
         return;
       }
-      reader = { it: body.getReader(), left: src.size, name: src.name };
-      if (pad) {
-        // Padding goes after the streamed body: wrap the reader so its end emits the pad.
-        const inner = reader.it;
-        let padded = false;
-        reader.it = {
-          read: async () => {
-            const r = await inner.read();
-            if (!r.done || padded) return r;
-            padded = true;
-            if (reader) reader.left += pad;
-            return { done: false, value: new Uint8Array(pad) };
-          },
-        } as ReadableStreamDefaultReader<Uint8Array>;
-      }
+      current = { reader: body.getReader() as ReadableStreamDefaultReader<Uint8Array>, left: src.size, pad, name: src.name };
     },
     async cancel() {
-      await reader?.it.cancel?.();
+      await current?.reader.cancel();
       await (iterator as AsyncIterator<TarSource>).return?.();
     },
   });

@@ -37,7 +37,7 @@ export function archiveStream(
       }
     })(),
   );
-  return format === "tar.gz" ? tar.pipeThrough(new CompressionStream("gzip")) : tar;
+  return format === "tar.gz" ? tar.pipeThrough(new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>) : tar;
 }
 
 function zipStream(files: AsyncIterable<BatchFileRecord>, pathOf: (row: BatchFileRecord) => string): ReadableStream<Uint8Array> {

@@ -86,7 +86,7 @@ export function batchRoutes(ctx: ServerContext) {
         const form = await request.formData().catch((e) => {
           throw new AppError("INVALID_BODY", `The multipart body could not be read: ${(e as Error).message}`, 400);
         });
-        const files = [...form.values()].filter((v): v is File => v instanceof File);
+        const files = [...form.values()].filter((v) => typeof v !== "string") as unknown as File[];
         if (files.length === 0) throw new AppError("INVALID_BODY", "The multipart body holds no file fields", 400);
         return service.uploadFiles(params.batchId, files, overwrite);
       }
