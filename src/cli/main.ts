@@ -32,13 +32,17 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   registerDoctor(cli, ctx);
   registerDataStaging(cli, ctx);
   cli.help();
-  cli.version(VERSION);
+  cli.option("-v, --version", "Print the version");
 
   const argv = normaliseArgv(args);
   try {
     cli.parse(["vbatch", "vbatch", ...argv], { run: false });
     if (!cli.matchedCommand) {
-      if (cli.options.help || cli.options.version) return 0;
+      if (cli.options.version) {
+        process.stdout.write(`vbatch ${VERSION} (Bun ${Bun.version}, ${process.platform}-${process.arch})\n`);
+        return 0;
+      }
+      if (cli.options.help) return 0;
       if (argv.length === 0) {
         cli.outputHelp();
         return 2;

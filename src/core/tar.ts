@@ -279,6 +279,7 @@ function paxRecord(key: string, value: string): string {
 
 export const tarPaddingSize = (size: number) => (BLOCK - (size % BLOCK)) % BLOCK;
 export const TAR_END = new Uint8Array(2 * BLOCK);
+const PADDING = new Uint8Array(BLOCK);
 
 export interface TarSource {
   name: string;
@@ -308,7 +309,7 @@ export function tarStream(sources: AsyncIterable<TarSource> | Iterable<TarSource
           return;
         }
         if (current.left !== 0) throw new Error(`'${current.name}' shrank while it was being sent`);
-        if (current.pad) controller.enqueue(new Uint8Array(current.pad));
+        if (current.pad) controller.enqueue(PADDING.subarray(0, current.pad));
         current = undefined;
         return;
       }
@@ -324,7 +325,8 @@ export function tarStream(sources: AsyncIterable<TarSource> | Iterable<TarSource
       const pad = tarPaddingSize(src.size);
       if (body instanceof Uint8Array) {
         if (body.length !== src.size) throw new Error(`'${src.name}' changed size while it was being sent`);
-        controller.enqueue(pad ? concatBytes(body, new Uint8Array(pad)) : body);
+        controller.enqueue(body);
+        if (pad) controller.enqueue(PADDING.subarray(0, pad));
         return;
       }
       current = { reader: body.getReader() as ReadableStreamDefaultReader<Uint8Array>, left: src.size, pad, name: src.name };
@@ -334,11 +336,4 @@ export function tarStream(sources: AsyncIterable<TarSource> | Iterable<TarSource
       await (iterator as AsyncIterator<TarSource>).return?.();
     },
   });
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -12,7 +12,7 @@ const isPublic = (path: string) => path === "/healthz" || path in WEB_ASSETS;
 /** The HTTP application. Tests call `app.handle(new Request(...))`; `serve` binds it to a port. */
 export function createApp(ctx: ServerContext) {
   const checkAuth = makeAuthCheck(ctx.config.apiKey, isPublic);
-  return new Elysia()
+  return new Elysia({ precompile: true })
     .onError(({ code, error, path }) => renderError(code, error, path, ctx.log))
     .onRequest(({ request }) => {
       checkAuth(request);
@@ -33,7 +33,7 @@ export function createApp(ctx: ServerContext) {
           components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer" } } },
           security: [{ apiKey: [] }],
         },
-        exclude: { paths: ["/healthz", ...Object.keys(WEB_ASSETS)] },
+        exclude: { paths: ["/", "/healthz", "/docs", /^\/(assets|docs)\//] },
       }),
     )
     .get("/healthz", () => ({ status: "ok", version: VERSION }))

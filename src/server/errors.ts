@@ -1,4 +1,4 @@
-import { t } from "elysia";
+import { t, type TSchema } from "elysia";
 import { AppError, toAppError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 
@@ -31,3 +31,21 @@ export function renderError(code: string | number, error: unknown, path: string,
   if (err.status >= 500) log.error("request failed", { path, code: err.code, message: err.message });
   return Response.json(err.toJSON(), { status: err.status });
 }
+
+const STATUS_TEXT: Record<number, string> = { 200: "OK", 201: "Created", 400: "Bad request", 401: "Missing or wrong API key", 404: "Not found", 409: "Conflict", 413: "Too large", 415: "Unsupported content", 507: "Disk full" };
+
+/**
+ * Response shapes for the OpenAPI document, from the same TypeBox schemas the handlers' return types
+ * follow. They are documented rather than checked at run time: checking a 1000-item page on every call
+ * costs more than the query itself.
+ */
+export function docResponses(responses: Record<number, TSchema>): Record<string, { description: string; content: { "application/json": { schema: any } } }> {
+  return Object.fromEntries(
+    Object.entries(responses).map(([code, schema]) => [
+      code,
+      { description: STATUS_TEXT[Number(code)] ?? "", content: { "application/json": { schema } } },
+    ]),
+  );
+}
+
+export const ERROR_RESPONSES = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse };

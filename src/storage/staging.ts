@@ -15,6 +15,8 @@ export class Staging {
   readonly tmpDir: string;
   readonly modelsDir: string;
   private readonly dirs: Record<BatchKind, string>;
+  /** Folders known to exist, so that committing thousands of files does not re-create them each time. */
+  private readonly madeDirs = new Set<string>();
 
   constructor(dataDir: string) {
     this.root = resolve(dataDir);
@@ -49,12 +51,25 @@ export class Staging {
 
   /** Moves a finished temp file to its final place. */
   commit(tempPath: string, finalPath: string): void {
-    mkdirSync(dirname(finalPath), { recursive: true });
-    renameSync(tempPath, finalPath);
+    const dir = dirname(finalPath);
+    if (!this.madeDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    try {
+      renameSync(tempPath, finalPath);
+    } catch (e) {
+      // The folder may have been removed since (a batch deleted and created again): make it and retry once.
+      if ((e as { code?: string }).code !== "ENOENT") throw e;
+      mkdirSync(dir, { recursive: true });
+      renameSync(tempPath, finalPath);
+    }
   }
 
   removeBatchDir(batch: { id: string; kind: BatchKind }): void {
-    rmSync(this.batchDir(batch), { recursive: true, force: true });
+    const dir = this.batchDir(batch);
+    rmSync(dir, { recursive: true, force: true });
+    for (const d of this.madeDirs) if (d === dir || d.startsWith(dir + sep)) this.madeDirs.delete(d);
   }
 
   /** Batch folders on disk, for the sweeper's orphan check. */

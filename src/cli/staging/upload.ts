@@ -87,13 +87,31 @@ export interface UploadOptions {
   overwrite: boolean;
   chunkFiles?: number;
   chunkBytes?: number;
+  /** Requests in flight at once: while the server stores one chunk, the next is already being read. */
+  parallel?: number;
 }
 
 const SMALL_FILE = 4 << 20;
 
+/** Splits files into chunks of at most `maxFiles` files and (unless a single file is larger) `maxBytes`. */
+export function* chunksOf(files: LocalFile[], maxFiles: number, maxBytes: number): Generator<LocalFile[]> {
+  let chunk: LocalFile[] = [];
+  let bytes = 0;
+  for (const f of files) {
+    if (chunk.length && (chunk.length >= maxFiles || bytes + f.size > maxBytes)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(f);
+    bytes += f.size;
+  }
+  if (chunk.length) yield chunk;
+}
+
 /**
  * Sends files as tar streams of bounded size (so each request's result is known and a resumed run loses
- * at most one chunk). Files already in the batch with the same size are skipped.
+ * at most the chunks in flight). Files already in the batch with the same size are skipped.
  */
 export async function uploadFiles(client: ApiClient, files: LocalFile[], opts: UploadOptions): Promise<UploadReport> {
   const present = await remoteSizes(client, opts.batchId);
@@ -108,34 +126,31 @@ export async function uploadFiles(client: ApiClient, files: LocalFile[], opts: U
     rejected: [],
   };
   const bar = new ProgressBar(`Uploading to ${opts.batchId}`, todo.length);
-  const maxFiles = opts.chunkFiles ?? 1000;
-  const maxBytes = opts.chunkBytes ?? 256 << 20;
-  for (let i = 0; i < todo.length; ) {
-    const chunk: LocalFile[] = [];
-    let bytes = 0;
-    while (i < todo.length && chunk.length < maxFiles && (chunk.length === 0 || bytes + todo[i]!.size <= maxBytes)) {
-      bytes += todo[i]!.size;
-      chunk.push(todo[i++]!);
+  const chunks = chunksOf(todo, opts.chunkFiles ?? 500, opts.chunkBytes ?? 128 << 20);
+  const send = async () => {
+    for (let next = chunks.next(); !next.done; next = chunks.next()) {
+      const chunk = next.value;
+      const sources = chunk.map(
+        (f): TarSource => ({
+          name: f.name,
+          size: f.size,
+          mtimeMs: f.mtimeMs,
+          body: () => (f.size <= SMALL_FILE ? readFileSync(f.path) : Bun.file(f.path).stream()),
+        }),
+      );
+      const summary = await client.json<{ stored: number; replaced: number; unchanged: number; bytes: number; rejected: Rejected[] }>(
+        "POST",
+        `api/v1/batches/${opts.batchId}/files`,
+        { body: tarStream(sources), headers: { "content-type": "application/x-tar" }, query: { overwrite: opts.overwrite || undefined } },
+      );
+      report.uploaded += summary.stored + summary.replaced;
+      report.unchanged += summary.unchanged;
+      report.bytes += summary.bytes;
+      report.rejected.push(...summary.rejected);
+      bar.tick(chunk.length, chunk.reduce((n, f) => n + f.size, 0));
     }
-    const sources = chunk.map(
-      (f): TarSource => ({
-        name: f.name,
-        size: f.size,
-        mtimeMs: f.mtimeMs,
-        body: () => (f.size <= SMALL_FILE ? readFileSync(f.path) : Bun.file(f.path).stream()),
-      }),
-    );
-    const summary = await client.json<{ stored: number; replaced: number; unchanged: number; bytes: number; rejected: Rejected[] }>(
-      "POST",
-      `api/v1/batches/${opts.batchId}/files`,
-      { body: tarStream(sources), headers: { "content-type": "application/x-tar" }, query: { overwrite: opts.overwrite || undefined } },
-    );
-    report.uploaded += summary.stored + summary.replaced;
-    report.unchanged += summary.unchanged;
-    report.bytes += summary.bytes;
-    report.rejected.push(...summary.rejected);
-    bar.tick(chunk.length, bytes);
-  }
+  };
+  await Promise.all(Array.from({ length: opts.parallel ?? 2 }, send));
   bar.finish();
   return report;
 }

@@ -1,15 +1,14 @@
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import { AppError } from "../../core/errors.ts";
 import { checkFileName, checkPartName } from "../../storage/file-names.ts";
 import type { BatchFileRecord } from "../../storage/store.ts";
 import type { ServerContext } from "../context.ts";
-import { ErrorResponse } from "../errors.ts";
+import { docResponses, ERROR_RESPONSES, ErrorResponse } from "../errors.ts";
 import { ARCHIVE_CONTENT_TYPES, archiveStream, type ArchiveFormat } from "./archive.ts";
 import * as S from "./schema.ts";
 import { BatchService } from "./service.ts";
 
 const tags = ["batches"];
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse };
 
 export function batchRoutes(ctx: ServerContext) {
   const service = new BatchService(ctx);
@@ -57,17 +56,17 @@ export function batchRoutes(ctx: ServerContext) {
     .post("", ({ body, set }) => {
       set.status = 201;
       return S.batchView(service.create(body));
-    }, { body: S.CreateBatchBody, response: { 201: S.Batch, 409: ErrorResponse, ...errors }, detail: { tags, summary: "Create a batch of images or videos" } })
+    }, { body: S.CreateBatchBody, detail: { tags, summary: "Create a batch of images or videos", responses: docResponses({ 201: S.Batch, 409: ErrorResponse, ...ERROR_RESPONSES }) } })
 
     .get("", ({ query }) => {
       const page = service.list(query);
       return { batches: page.items.map(S.batchView), ...(page.next ? { nextPageToken: page.next } : {}) };
-    }, { query: S.ListBatchesQuery, response: { 200: S.BatchList, ...errors }, detail: { tags, summary: "List batches, newest first" } })
+    }, { query: S.ListBatchesQuery, detail: { tags, summary: "List batches, newest first", responses: docResponses({ 200: S.BatchList, ...ERROR_RESPONSES }) } })
 
     .get("/:batchId", ({ params }) => {
       const d = service.details(params.batchId);
       return { ...S.batchView(d), parts: d.parts.map(S.partView) };
-    }, { params: S.BatchIdParams, response: { 200: S.BatchDetails, ...errors }, detail: { tags, summary: "Batch details: type, counts, bytes, parts, creation and expiry" } })
+    }, { params: S.BatchIdParams, detail: { tags, summary: "Batch details: type, counts, bytes, parts, creation and expiry", responses: docResponses({ 200: S.BatchDetails, ...ERROR_RESPONSES }) } })
 
     .delete("/:batchId", ({ params }) => {
       service.delete(params.batchId);
@@ -77,7 +76,7 @@ export function batchRoutes(ctx: ServerContext) {
     .get("/:batchId/content", ({ params, query }) => {
       const page = service.listContent(params.batchId, query);
       return { files: page.items.map(S.fileView), ...(page.next ? { nextPageToken: page.next } : {}) };
-    }, { params: S.BatchIdParams, query: S.ListContentQuery, response: { 200: S.ContentList, ...errors }, detail: { tags, summary: "List the files of a batch (all parts, or one), by name" } })
+    }, { params: S.BatchIdParams, query: S.ListContentQuery, detail: { tags, summary: "List the files of a batch (all parts, or one), by name", responses: docResponses({ 200: S.ContentList, ...ERROR_RESPONSES }) } })
 
     .post("/:batchId/files", async ({ params, query, request }) => {
       const type = request.headers.get("content-type") ?? "";
@@ -108,14 +107,18 @@ export function batchRoutes(ctx: ServerContext) {
             "application/octet-stream": { schema: { type: "string", format: "binary" } },
           },
         },
+        responses: docResponses({ 200: t.Union([S.UploadSummary, S.UploadOne]), 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 507: ErrorResponse, ...ERROR_RESPONSES }),
       },
     })
 
     .post("/:batchId/references", ({ params, body }) => service.addReferences(params.batchId, body.references, body.overwrite), {
       params: S.BatchIdParams,
       body: S.ReferencesBody,
-      response: { 200: S.UploadSummary, ...errors },
-      detail: { tags, summary: "Add files the server fetches from http(s) URLs (size, time and redirect limits apply)" },
+      detail: {
+        tags,
+        summary: "Add files the server fetches from http(s) URLs (size, time and redirect limits apply)",
+        responses: docResponses({ 200: S.UploadSummary, ...ERROR_RESPONSES }),
+      },
     })
 
     .get("/:batchId/file", ({ params, query }) => {
