@@ -1,0 +1,117 @@
+/**
+ * The compiled binary (`bun run build` → dist/vbatch) as a user without Bun or node_modules runs it: from an
+ * empty folder under /tmp, with a bare environment and fresh home and cache folders, so that the native
+ * libraries, migrations and web assets can only come from the binary itself.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { VERSION } from "../../src/core/version.ts";
+import { ROOT, shared } from "../helpers.ts";
+
+const BINARY = join(ROOT, "dist/vbatch");
+const built = existsSync(BINARY);
+
+if (!built && process.env.CI) {
+  test("the binary is built", () => {
+    throw new Error(`${BINARY} is missing: run \`bun run build\` first`);
+  });
+}
+
+// Under /tmp rather than os.tmpdir(): TMPDIR may point inside the project, where node_modules is reachable.
+const root = mkdtempSync("/tmp/vbatch-binary-");
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function folder(name: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const cwd = folder("work");
+const cache = folder("cache");
+const env = { PATH: "/usr/bin:/bin", HOME: folder("home"), XDG_CACHE_HOME: cache };
+
+async function vbatch(args: string[], extraEnv: Record<string, string> = {}) {
+  const proc = Bun.spawn([BINARY, ...args], { cwd, env: { ...env, ...extraEnv }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { stdout, stderr, code };
+}
+
+function freePort(): number {
+  const probe = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = probe.port!;
+  probe.stop(true);
+  return port;
+}
+
+async function waitForHealth(url: string, server: Bun.Subprocess): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (server.exitCode !== null) throw new Error(`vbatch serve exited with ${server.exitCode} before answering /healthz`);
+    const res = await fetch(`${url}/healthz`).catch(() => undefined);
+    if (res?.ok) return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`vbatch serve did not answer ${url}/healthz within 20 s`);
+}
+
+function nodeModulesAbove(dir: string): string[] {
+  const found: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, "node_modules"))) found.push(d);
+    if (d === dirname(d)) return found;
+  }
+}
+
+describe.skipIf(!built)("the compiled binary, alone", () => {
+  test("starts twice at once on an empty cache: both unpack the native libraries safely", async () => {
+    expect(nodeModulesAbove(cwd)).toEqual([]);
+    const runs = await Promise.all([vbatch(["--version"]), vbatch(["--version"])]);
+    for (const run of runs) {
+      expect(run.stderr).toBe("");
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(VERSION);
+    }
+    const dirs = readdirSync(join(cache, "vbatch"));
+    expect(dirs.length).toBe(1);
+    const files = readdirSync(join(cache, "vbatch", dirs[0]!)).sort();
+    expect(files.length).toBe(2);
+    expect(files[0]).toBe("libonnxruntime.so.1");
+    expect(files[1]).toMatch(/^libvips-cpp\.so\.\d/);
+  });
+
+  test("serves, stages a batch through its own CLI, passes doctor, and stops cleanly on SIGTERM", async () => {
+    const images = folder("media-copy");
+    for (const f of ["messi5.jpg", "basketball1.png"]) cpSync(shared(`media/${f}`), join(images, f));
+    const port = freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = Bun.spawn([BINARY, "serve", "--port", String(port), "--data-dir", folder("data")], { cwd, env, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    try {
+      await waitForHealth(url, server);
+      const page = await fetch(`${url}/`);
+      expect(page.headers.get("content-type")).toContain("text/html");
+
+      const api = { VBATCH_API_URL: url };
+      const created = await vbatch(["data-staging", "create-batch-of-images", "--images-dir", images, "--batch-id", "smoke"], api);
+      expect(created.stderr).toBe("");
+      expect(created.code).toBe(0);
+      const listed = await vbatch(["data-staging", "list-batches", "--json"], api);
+      expect(listed.code).toBe(0);
+      expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ batchId: "smoke", fileCount: 2 }));
+
+      const doctor = await vbatch(["doctor", "--json"], api);
+      expect(doctor.code).toBe(0);
+      const checks: { name: string; ok: boolean; detail: string }[] = JSON.parse(doctor.stdout);
+      const check = (name: string) => checks.find((c) => c.name === name);
+      expect(check("sharp")).toMatchObject({ ok: true, detail: expect.stringContaining("libvips") });
+      expect(check("onnxruntime")).toMatchObject({ ok: true, detail: expect.stringContaining("1.30.0") });
+      expect(check("server")?.ok).toBe(true);
+    } finally {
+      // Awaited even when the test failed: a server still running would write into a removed data dir.
+      server.kill("SIGTERM");
+      await server.exited;
+    }
+    expect(server.exitCode).toBe(0);
+  });
+});
