@@ -1,7 +1,7 @@
 /**
  * Benchmarks, reported as ratios against a baseline measured in the same run.
  *
- *   bun run bench staging [--files 10000]   CLI upload of small JPEGs vs `cp -r` of the same folder; server RSS
+ *   bun run bench staging [--files 10000] [--rounds 3]   CLI upload of small JPEGs vs `cp -r`; server RSS
  *   bun run bench listing [--files 100000]  paging through a large batch's content over HTTP
  *
  * Add --binary to drive dist/vbatch instead of the checkout.
@@ -74,8 +74,13 @@ async function timed(cmd: string[], env: Record<string, string> = {}): Promise<n
 
 const mb = (n: number) => `${(n / 1048576).toFixed(0)} MB`;
 
+/**
+ * The file system's speed drifts a lot on shared machines (writeback, journal, discards after deletes), so
+ * the copy and the upload alternate for `rounds` rounds, each after a `sync`, and medians are compared.
+ */
 async function benchStaging() {
   const count = flag("files", 10_000);
+  const rounds = flag("rounds", 3);
   const work = mkdtempSync(join(tmpdir(), "vbatch-bench-"));
   try {
     const corpus = join(work, "corpus");
@@ -83,24 +88,28 @@ async function benchStaging() {
     await writeJpegCorpus(corpus, count, 20_000);
     const dataDir = join(work, "data");
     mkdirSync(dataDir);
-    // Baseline: a plain recursive copy of the same folder into the data dir's file system.
-    // The file system's speed drifts during a run (page cache, journal, discards), so the copy is timed
-    // before and after the upload and the mean of the two is the baseline.
-    const cpBefore = await timed(["cp", "-r", corpus, join(dataDir, "cp-before")]);
     const server = await startServer(dataDir);
-    const uploadSeconds = await timed([...program, "data-staging", "create-batch-of-images", "--images-dir", corpus, "--batch-id", "bench"], {
-      VBATCH_API_URL: server.url,
-    });
-    const cpAfter = await timed(["cp", "-r", corpus, join(dataDir, "cp-after")]);
-    const cpSeconds = (cpBefore + cpAfter) / 2;
-    const details = (await (await fetch(`${server.url}/api/v1/batches/bench`)).json()) as { fileCount: number; totalBytes: number };
+    const cp: number[] = [];
+    const upload: number[] = [];
+    let bytes = 0;
+    for (let r = 0; r < rounds; r++) {
+      await timed(["sync"]);
+      cp.push(await timed(["cp", "-r", corpus, join(dataDir, `cp-copy-${r}`)]));
+      await timed(["sync"]);
+      upload.push(await timed([...program, "data-staging", "create-batch-of-images", "--images-dir", corpus, "--batch-id", `bench-${r}`], { VBATCH_API_URL: server.url }));
+      const details = (await (await fetch(`${server.url}/api/v1/batches/bench-${r}`)).json()) as { fileCount: number; totalBytes: number };
+      if (details.fileCount !== count) throw new Error(`expected ${count} files in the batch, found ${details.fileCount}`);
+      bytes = details.totalBytes;
+      process.stderr.write(`  round ${r + 1}: cp ${cp[r]!.toFixed(2)} s, upload ${upload[r]!.toFixed(2)} s\n`);
+    }
     const peak = server.peakRss();
     await server.stop();
-    if (details.fileCount !== count) throw new Error(`expected ${count} files in the batch, found ${details.fileCount}`);
-    const ratio = uploadSeconds / cpSeconds;
-    console.log(`staging ${count} files (${mb(details.totalBytes)}) with ${useBinary ? "dist/vbatch" : "the checkout"}`);
-    console.log(`  cp -r baseline:       ${cpSeconds.toFixed(2)} s  (before ${cpBefore.toFixed(2)} s, after ${cpAfter.toFixed(2)} s)`);
-    console.log(`  CLI upload (HTTP):    ${uploadSeconds.toFixed(2)} s  (${(count / uploadSeconds).toFixed(0)} files/s)`);
+    const cpMedian = median(cp);
+    const upMedian = median(upload);
+    const ratio = upMedian / cpMedian;
+    console.log(`staging ${count} files (${mb(bytes)}) with ${useBinary ? "dist/vbatch" : "the checkout"}, median of ${rounds} rounds`);
+    console.log(`  cp -r baseline:       ${cpMedian.toFixed(2)} s  (rounds: ${cp.map((x) => x.toFixed(2)).join(", ")})`);
+    console.log(`  CLI upload (HTTP):    ${upMedian.toFixed(2)} s  (rounds: ${upload.map((x) => x.toFixed(2)).join(", ")}; ${(count / upMedian).toFixed(0)} files/s)`);
     console.log(`  ratio upload / cp:    ${ratio.toFixed(2)}  (limit 3.0) ${ratio <= 3 ? "OK" : "OVER"}`);
     console.log(`  server peak RSS:      ${mb(peak)}  (limit 300 MB) ${peak < 300 * 1048576 ? "OK" : "OVER"}`);
     return ratio <= 3 && peak < 300 * 1048576;
@@ -108,6 +117,8 @@ async function benchStaging() {
     rmSync(work, { recursive: true, force: true });
   }
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 async function benchListing() {
   const count = flag("files", 100_000);
