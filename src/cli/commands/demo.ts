@@ -23,7 +23,7 @@ export function registerDemo(cli: CAC, ctx: CliContext): void {
         const client = new ApiClient(server.url, config.apiKey);
         await ensureBatch(client, DEMO_BATCH, "images", "Demo: generated sample images");
         const report = await uploadFiles(client, scanMediaFiles(samples, "images", false), { batchId: DEMO_BATCH, overwrite: false });
-        const cli = "bun run vbatch";
+        const cli = "npm run vbatch --";
         process.stdout.write(
           [
             ``,
