@@ -4,7 +4,7 @@
  * libraries, migrations and web assets can only come from the binary itself.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { VERSION } from "../../src/core/version.ts";
 import { ROOT, shared } from "../helpers.ts";
@@ -99,6 +99,14 @@ describe.skipIf(!built)("the compiled binary, alone", () => {
       const listed = await vbatch(["data-staging", "list-batches", "--json"], api);
       expect(listed.code).toBe(0);
       expect(JSON.parse(listed.stdout)).toContainEqual(expect.objectContaining({ batchId: "smoke", fileCount: 2 }));
+      const details = await vbatch(["data-staging", "show-batch-details", "--batch-id", "smoke", "--json"], api);
+      expect(JSON.parse(details.stdout)).toMatchObject({ type: "images", fileCount: 2 });
+      const content = await vbatch(["data-staging", "list-batch-content", "--batch-id", "smoke", "--json"], api);
+      expect(JSON.parse(content.stdout).map((f: { name: string }) => f.name)).toEqual(["basketball1.png", "messi5.jpg"]);
+      const target = folder("export");
+      const exported = await vbatch(["data-staging", "export-batch", "--batch-id", "smoke", "--target-dir", target], api);
+      expect(exported.code).toBe(0);
+      for (const f of ["messi5.jpg", "basketball1.png"]) expect(readFileSync(join(target, f)).equals(readFileSync(join(images, f)))).toBe(true);
 
       const doctor = await vbatch(["doctor", "--json"], api);
       expect(doctor.code).toBe(0);

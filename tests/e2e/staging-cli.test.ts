@@ -133,6 +133,40 @@ describe("data staging through the CLI against a real server", () => {
     expect(second).toMatchObject({ archivesUnpacked: 0, downloaded: 0, skipped: 2 });
   });
 
+  test("--references: the server fetches the listed URLs; a re-run fetches only what is missing; bad lines are named", async () => {
+    const photo = readFileSync(shared("media/fruits.jpg"));
+    let hits = 0;
+    const origin = Bun.serve({
+      port: 0,
+      fetch: (req) => {
+        hits++;
+        return new URL(req.url).pathname === "/gone" ? new Response("gone", { status: 410 }) : new Response(photo);
+      },
+    });
+    try {
+      const dir = tempDir();
+      const list = join(dir, "refs.jsonl");
+      const base = `http://127.0.0.1:${origin.port}`;
+      writeFileSync(list, [`{"name":"a.jpg","url":"${base}/a"}`, `{"name":"sub/b.jpg","url":"${base}/b"}`, ""].join("\n"));
+      const first = await vbatch(["data-staging", "create-batch-of-images", "--batch-id", "refs", "--references", list, "--json"]);
+      expect(first.code).toBe(0);
+      expect(JSON.parse(first.stdout)).toMatchObject({ uploaded: 2, rejected: [] });
+      writeFileSync(list, [`{"name":"a.jpg","url":"${base}/a"}`, `{"name":"sub/b.jpg","url":"${base}/b"}`, `{"name":"c.jpg","url":"${base}/gone"}`].join("\n"));
+      hits = 0;
+      const second = await vbatch(["data-staging", "create-batch-of-images", "--batch-id", "refs", "--references", list]);
+      expect(second.code).toBe(1);
+      expect(second.stdout).toContain("2 already present, 1 rejected");
+      expect(second.stdout).toContain("answered HTTP 410");
+      expect(hits).toBe(1);
+      writeFileSync(list, `{"name":"a.jpg","url":"${base}/a"}\n{"name":"x.jpg"}\n`);
+      const bad = await vbatch(["data-staging", "create-batch-of-images", "--batch-id", "refs", "--references", list]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain(`${list}:2: field "url" must be an http(s) URL`);
+    } finally {
+      origin.stop(true);
+    }
+  });
+
   test("exit codes: 1 with 'Command failed' for a refused key or a bad batch id, 2 for usage errors", async () => {
     const wrongKey = await vbatch(["data-staging", "list-batches"], { VBATCH_API_KEY: "nope" });
     expect(wrongKey.code).toBe(1);
