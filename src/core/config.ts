@@ -19,6 +19,7 @@ export interface Config {
   retentionDays: number;
   maxImageMb: number;
   maxVideoMb: number;
+  maxMultipartMb: number;
   referenceTimeoutS: number;
   referenceMaxRedirects: number;
   referenceConcurrency: number;
@@ -49,6 +50,7 @@ const FIELDS: { [K in keyof Config]: Field } = {
   retentionDays: { kind: "number", default: 7, min: 0.0001, max: 3650, description: "days before a batch expires" },
   maxImageMb: { kind: "number", default: 50, min: 0.001, max: 4096, description: "largest image file accepted (MiB)" },
   maxVideoMb: { kind: "number", default: 20480, min: 0.001, max: 1048576, description: "largest video file (MiB)" },
+  maxMultipartMb: { kind: "number", default: 256, min: 0.001, max: 4096, description: "largest multipart body (MiB), parsed in memory" },
   referenceTimeoutS: { kind: "number", default: 60, min: 0.1, max: 3600, description: "time limit per URL fetch" },
   referenceMaxRedirects: { kind: "int", default: 5, min: 0, max: 20, description: "redirects followed per URL" },
   referenceConcurrency: { kind: "int", default: 8, min: 1, max: 64, description: "URL fetches at once" },

@@ -183,7 +183,8 @@ export class TarReader {
     this.pending = {};
     this.current = name;
     // Only regular files carry data that we keep; other types' bytes are skipped.
-    this.sink = header.type === "file" ? this.onEntry(header) : (this.onEntry(header), undefined);
+    const sink = this.onEntry(header);
+    this.sink = header.type === "file" ? sink : undefined;
     this.beginBody("data", header.type === "file" || header.type === "other" ? size : 0);
   }
 

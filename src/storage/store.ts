@@ -40,14 +40,7 @@ export interface Page<T> {
   next: string | undefined;
 }
 
-export interface NewBatch {
-  id: string;
-  name: string;
-  type: BatchType;
-  kind: BatchKind;
-  createdAtMs: number;
-  expiresAtMs: number;
-}
+export type NewBatch = Omit<BatchRecord, "fileCount" | "totalBytes">;
 
 export interface Store {
   /** Throws AppError BATCH_EXISTS when the id is taken. */

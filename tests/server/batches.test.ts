@@ -17,7 +17,7 @@ function tarOf(entries: { name: string; data?: Uint8Array; type?: "file" | "syml
 
 const TAR = { "content-type": "application/x-tar" };
 
-async function setup(overrides: { apiKey?: string; maxImageMb?: number } = {}) {
+async function setup(overrides: { apiKey?: string; maxImageMb?: number; maxMultipartMb?: number } = {}) {
   const t = testContext(overrides);
   const headers: Record<string, string> = overrides.apiKey ? { authorization: `Bearer ${overrides.apiKey}` } : {};
   const created = await call(t.app, "POST", "/api/v1/batches", { json: { batchId: "b1", type: "images" }, headers });
@@ -188,7 +188,7 @@ describe("batches API", () => {
   });
 
   test("bad ids, bad names, bad bodies and unknown routes answer JSON errors", async () => {
-    const t = await setup();
+    const t = await setup({ maxMultipartMb: 1 });
     for (const id of ["UPPER", "has space", "x".repeat(65), "dot.dot", ""]) {
       const res = await call(t.app, "POST", "/api/v1/batches", { json: { batchId: id, type: "images" } });
       expect(res.status).toBe(400);
@@ -201,6 +201,13 @@ describe("batches API", () => {
     expect((await call(t.app, "POST", "/api/v1/batches/b1/files?name=..%2Fx.jpg", { body: await makeJpeg(1) })).json.error.code).toBe("INVALID_FILE_NAME");
     expect((await call(t.app, "GET", "/api/v1/batches/b1/file?name=..%2F..%2Fvbatch.db")).json.error.code).toBe("INVALID_FILE_NAME");
     expect((await call(t.app, "POST", "/api/v1/batches/b1/files", { body: new Uint8Array(1024).fill(7), headers: TAR })).json.error.code).toBe("INVALID_ARCHIVE");
+    const streamedForm = new Request("http://localhost/api/v1/batches/b1/files", {
+      method: "POST",
+      headers: { "content-type": "multipart/form-data; boundary=x" },
+      body: new Blob([new Uint8Array(2 << 20)]).stream(),
+      duplex: "half",
+    } as RequestInit);
+    expect((await t.app.handle(streamedForm)).status).toBe(413);
     const unknown = await call(t.app, "GET", "/api/v1/nothing-here");
     expect(unknown.status).toBe(404);
     expect(unknown.json.error.code).toBe("NOT_FOUND");

@@ -7,6 +7,7 @@ import { TarReader, type TarEntrySink } from "../../core/tar.ts";
 import { checkFileName } from "../../storage/file-names.ts";
 import type { ApiClient } from "../client.ts";
 import { ProgressBar } from "../progress.ts";
+import { chunksOf } from "./upload.ts";
 
 interface RemoteFile {
   name: string;
@@ -64,7 +65,7 @@ export async function exportBatch(client: ApiClient, opts: ExportOptions): Promi
     const todo = plain.filter((f) => opts.overrideExisting || !sameSize(safePath(dest, f.name), f.sizeBytes));
     report.skipped += plain.length - todo.length;
     const bar = new ProgressBar(`Exporting ${opts.batchId}/${part.name}`, todo.length + archives.length);
-    for (const group of groups(todo)) {
+    for (const group of chunksOf(todo, (f) => f.sizeBytes, GROUP_FILES, GROUP_BYTES)) {
       const response = await client.request("POST", `api/v1/batches/${opts.batchId}/archive`, {
         query: { part: part.name, format: "tar" },
         json: { names: group.map((f) => f.name) },
@@ -95,21 +96,6 @@ export async function exportBatch(client: ApiClient, opts: ExportOptions): Promi
     bar.finish();
   }
   return report;
-}
-
-function* groups(files: RemoteFile[]): Generator<RemoteFile[]> {
-  let group: RemoteFile[] = [];
-  let bytes = 0;
-  for (const f of files) {
-    if (group.length && (group.length >= GROUP_FILES || bytes + f.sizeBytes > GROUP_BYTES)) {
-      yield group;
-      group = [];
-      bytes = 0;
-    }
-    group.push(f);
-    bytes += f.sizeBytes;
-  }
-  if (group.length) yield group;
 }
 
 function sameSize(path: string, size: number): boolean {

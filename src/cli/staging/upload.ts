@@ -109,18 +109,18 @@ function readSmallFile(path: string, size: number): Uint8Array {
   }
 }
 
-/** Splits files into chunks of at most `maxFiles` files and (unless a single file is larger) `maxBytes`. */
-export function* chunksOf(files: LocalFile[], maxFiles: number, maxBytes: number): Generator<LocalFile[]> {
-  let chunk: LocalFile[] = [];
+/** Splits items into chunks of at most `maxItems` items and (unless one item is larger) `maxBytes`. */
+export function* chunksOf<T>(items: T[], sizeOf: (item: T) => number, maxItems: number, maxBytes: number): Generator<T[]> {
+  let chunk: T[] = [];
   let bytes = 0;
-  for (const f of files) {
-    if (chunk.length && (chunk.length >= maxFiles || bytes + f.size > maxBytes)) {
+  for (const item of items) {
+    if (chunk.length && (chunk.length >= maxItems || bytes + sizeOf(item) > maxBytes)) {
       yield chunk;
       chunk = [];
       bytes = 0;
     }
-    chunk.push(f);
-    bytes += f.size;
+    chunk.push(item);
+    bytes += sizeOf(item);
   }
   if (chunk.length) yield chunk;
 }
@@ -142,7 +142,7 @@ export async function uploadFiles(client: ApiClient, files: LocalFile[], opts: U
     rejected: [],
   };
   const bar = new ProgressBar(`Uploading to ${opts.batchId}`, todo.length);
-  const chunks = chunksOf(todo, opts.chunkFiles ?? 500, opts.chunkBytes ?? 128 << 20);
+  const chunks = chunksOf(todo, (f) => f.size, opts.chunkFiles ?? 500, opts.chunkBytes ?? 128 << 20);
   const send = async () => {
     for (let next = chunks.next(); !next.done; next = chunks.next()) {
       const chunk = next.value;

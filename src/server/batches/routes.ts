@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import { AppError } from "../../core/errors.ts";
+import { humanBytes } from "../../core/format.ts";
 import { checkFileName, checkPartName } from "../../storage/file-names.ts";
 import type { BatchFileRecord } from "../../storage/store.ts";
 import type { ServerContext } from "../context.ts";
@@ -9,6 +10,21 @@ import * as S from "./schema.ts";
 import { BatchService } from "./service.ts";
 
 const tags = ["batches"];
+
+/** The whole body, refusing it as soon as it passes `max` bytes. */
+async function readCapped(request: Request, max: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new AppError("BODY_TOO_LARGE", `A multipart upload may hold at most ${humanBytes(max)}; send larger files as a raw body or a tar stream`, 413);
+  if (Number(request.headers.get("content-length") ?? 0) > max) throw tooLarge();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body ?? []) {
+    size += chunk.length;
+    if (size > max) throw tooLarge();
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
 
 export function batchRoutes(ctx: ServerContext) {
   const service = new BatchService(ctx);
@@ -82,7 +98,9 @@ export function batchRoutes(ctx: ServerContext) {
       const type = request.headers.get("content-type") ?? "";
       const overwrite = query.overwrite === true;
       if (type.startsWith("multipart/form-data")) {
-        const form = await request.formData().catch((e) => {
+        // Multipart bodies are parsed in memory, so they are capped; raw and tar bodies stream to disk.
+        const bytes = await readCapped(request, Math.floor(ctx.config.maxMultipartMb * 1048576));
+        const form = await new Response(bytes, { headers: { "content-type": type } }).formData().catch((e) => {
           throw new AppError("INVALID_BODY", `The multipart body could not be read: ${(e as Error).message}`, 400);
         });
         const files = [...form.values()].filter((v) => typeof v !== "string") as unknown as File[];
