@@ -1,0 +1,70 @@
+import { BLOCKS } from "./blocks/registry.ts";
+import type { Block } from "./blocks/types.ts";
+import { DEFAULT_MAX_PIXELS, WorkflowImage } from "./image/workflow-image.ts";
+import { createOcrEngine, type OcrEngine } from "./models/ppocr.ts";
+import { ModelRuntime } from "./models/runtime.ts";
+import type { MachineType } from "./models/sessions.ts";
+import type { ModelResolver } from "./models/types.ts";
+import { compileWorkflow } from "./workflow/compile.ts";
+import { resolveParameters, runWorkflow } from "./workflow/executor.ts";
+import type { Nested } from "./workflow/nested.ts";
+import type { CompiledWorkflow } from "./workflow/types.ts";
+
+export interface EngineOptions {
+  machineType?: MachineType;
+  /** Threads per inference session; onnxruntime's default (all cores) when unset. */
+  intraOpNumThreads?: number;
+  /** Largest image accepted, in pixels (decompression-bomb guard). */
+  maxImagePixels?: number;
+  blocks?: readonly Block[];
+}
+
+/**
+ * The engine as its users see it: compile a workflow, run it on images. One Engine holds one set of
+ * inference sessions (one per model, created on first use), so a worker makes one and keeps it. It knows
+ * nothing of jobs or batches.
+ */
+export class Engine {
+  readonly runtime: ModelRuntime;
+  private ocrEngine: Promise<OcrEngine> | undefined;
+  private readonly blocks: readonly Block[];
+
+  constructor(
+    readonly models: ModelResolver,
+    private readonly opts: EngineOptions = {},
+  ) {
+    this.runtime = new ModelRuntime({ machineType: opts.machineType, intraOpNumThreads: opts.intraOpNumThreads });
+    this.blocks = opts.blocks ?? BLOCKS;
+  }
+
+  compile(definition: unknown): Promise<CompiledWorkflow> {
+    return compileWorkflow(definition, {
+      blocks: this.blocks,
+      resolveModel: async (id) => (await this.models.resolve(id))?.info,
+      modelSource: this.models.describe(),
+    });
+  }
+
+  /** Parameters for a run: defaults merged with `given`, each checked against the fields it feeds. */
+  parameters(wf: CompiledWorkflow, given?: Record<string, unknown>): Record<string, unknown> {
+    return resolveParameters(wf, given);
+  }
+
+  /** An encoded image (JPEG, PNG, ...) checked for format and size; its pixels are decoded when needed. */
+  image(bytes: Uint8Array, id: string): Promise<WorkflowImage> {
+    return WorkflowImage.fromEncoded(bytes, id, { maxPixels: this.opts.maxImagePixels ?? DEFAULT_MAX_PIXELS });
+  }
+
+  run(wf: CompiledWorkflow, image: WorkflowImage, params: Record<string, unknown>): Promise<Record<string, Nested>> {
+    return runWorkflow(wf, image, params, {
+      runtime: this.runtime,
+      models: this.models,
+      ocr: () => (this.ocrEngine ??= createOcrEngine({ intraOpNumThreads: this.opts.intraOpNumThreads })),
+    });
+  }
+
+  async release(): Promise<void> {
+    await this.runtime.release();
+    if (this.ocrEngine) await (await this.ocrEngine).release();
+  }
+}
