@@ -4,11 +4,12 @@ import { VERSION } from "../core/version.ts";
 import { registerDataStaging } from "./commands/data-staging.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerDoctor } from "./commands/doctor.ts";
+import { registerModels } from "./commands/models.ts";
 import { registerServe } from "./commands/serve.ts";
 import { makeCliContext, usageError } from "./context.ts";
 
 /** Command groups whose sub-command is the next word: `vbatch data-staging list-batches`. */
-const GROUPS = new Set(["data-staging"]);
+const GROUPS = new Set(["data-staging", "models"]);
 
 /**
  * `rf-cloud` is accepted in front of any group so that commands written for the reference work after
@@ -31,6 +32,7 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   registerDemo(cli, ctx);
   registerDoctor(cli, ctx);
   registerDataStaging(cli, ctx);
+  registerModels(cli, ctx);
   cli.help();
   cli.option("-v, --version", "Print the version");
 

@@ -20,6 +20,7 @@ export interface Config {
   maxImageMb: number;
   maxVideoMb: number;
   maxMultipartMb: number;
+  maxModelMb: number;
   referenceTimeoutS: number;
   referenceMaxRedirects: number;
   referenceConcurrency: number;
@@ -51,6 +52,7 @@ const FIELDS: { [K in keyof Config]: Field } = {
   maxImageMb: { kind: "number", default: 50, min: 0.001, max: 4096, description: "largest image file accepted (MiB)" },
   maxVideoMb: { kind: "number", default: 20480, min: 0.001, max: 1048576, description: "largest video file (MiB)" },
   maxMultipartMb: { kind: "number", default: 256, min: 0.001, max: 4096, description: "largest multipart body (MiB), parsed in memory" },
+  maxModelMb: { kind: "number", default: 2048, min: 0.001, max: 65536, description: "largest model file accepted (MiB)" },
   referenceTimeoutS: { kind: "number", default: 60, min: 0.1, max: 3600, description: "time limit per URL fetch" },
   referenceMaxRedirects: { kind: "int", default: 5, min: 0, max: 20, description: "redirects followed per URL" },
   referenceConcurrency: { kind: "int", default: 8, min: 1, max: 64, description: "URL fetches at once" },

@@ -5,6 +5,7 @@ import { makeAuthCheck } from "./auth.ts";
 import { batchRoutes } from "./batches/routes.ts";
 import type { ServerContext } from "./context.ts";
 import { renderError } from "./errors.ts";
+import { modelRoutes } from "./models/routes.ts";
 import { WEB_ASSETS } from "./web-assets.ts";
 
 const isPublic = (path: string) => path === "/healthz" || path in WEB_ASSETS;
@@ -38,6 +39,7 @@ export function createApp(ctx: ServerContext) {
     )
     .get("/healthz", () => ({ status: "ok", version: VERSION }))
     .use(batchRoutes(ctx))
+    .use(modelRoutes(ctx))
     .get("/", () => asset("/"))
     .get("/assets/*", ({ path }) => asset(path))
     .get("/docs", () => asset("/docs"))

@@ -40,6 +40,18 @@ export interface Page<T> {
   next: string | undefined;
 }
 
+/** A registered model; its file is `models/<sha256>.onnx` in the data dir, shared by ids with the same content. */
+export interface ModelRecord {
+  modelId: string;
+  sha256: string;
+  family: string;
+  task: string;
+  /** The engine's ModelInfo as JSON: storage keeps it without knowing its shape. */
+  infoJson: string;
+  sizeBytes: number;
+  createdAtMs: number;
+}
+
 export type NewBatch = Omit<BatchRecord, "fileCount" | "totalBytes">;
 
 export interface Store {
@@ -56,5 +68,14 @@ export interface Store {
   deleteBatch(id: string): boolean;
   /** Batches whose expiry is at or before `nowMs`. */
   listExpiredBatches(nowMs: number, limit: number): BatchRecord[];
+  /** Adds a model; with `overwrite` replaces one of the same id, else throws AppError MODEL_EXISTS (409). */
+  putModel(model: ModelRecord, overwrite: boolean): void;
+  getModel(modelId: string): ModelRecord | undefined;
+  /** Models by id. */
+  listModels(opts: { pageSize: number; cursor?: string }): Page<ModelRecord>;
+  /** False when it did not exist. */
+  deleteModel(modelId: string): boolean;
+  /** How many models use the file with this content, so that it is deleted with the last one. */
+  countModelsWithSha(sha256: string): number;
   close(): void;
 }

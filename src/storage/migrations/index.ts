@@ -3,6 +3,7 @@
  * A new migration is a new numbered .sql file in this folder plus one line here (a test checks both agree).
  */
 import m0001 from "./0001_batches.sql" with { type: "text" };
+import m0002 from "./0002_models.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -10,4 +11,7 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: "0001_batches", sql: m0001 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: "0001_batches", sql: m0001 },
+  { version: 2, name: "0002_models", sql: m0002 },
+];

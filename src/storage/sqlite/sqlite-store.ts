@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { AppError, invalid } from "../../core/errors.ts";
 import { MIGRATIONS, type Migration } from "../migrations/index.ts";
-import type { BatchFileRecord, BatchRecord, NewBatch, Page, PartRecord, Store } from "../store.ts";
+import type { BatchFileRecord, BatchRecord, ModelRecord, NewBatch, Page, PartRecord, Store } from "../store.ts";
 
 interface BatchRow {
   id: string;
@@ -27,6 +27,16 @@ interface FileRow {
   size_bytes: number;
   sha256: string;
   content_type: string;
+  created_at_ms: number;
+}
+
+interface ModelRow {
+  model_id: string;
+  sha256: string;
+  family: string;
+  task: string;
+  info_json: string;
+  size_bytes: number;
   created_at_ms: number;
 }
 
@@ -57,6 +67,15 @@ const toFile = (r: FileRow): BatchFileRecord => ({
   sizeBytes: r.size_bytes,
   sha256: r.sha256,
   contentType: r.content_type,
+  createdAtMs: r.created_at_ms,
+});
+const toModel = (r: ModelRow): ModelRecord => ({
+  modelId: r.model_id,
+  sha256: r.sha256,
+  family: r.family,
+  task: r.task,
+  infoJson: r.info_json,
+  sizeBytes: r.size_bytes,
   createdAtMs: r.created_at_ms,
 });
 
@@ -207,6 +226,42 @@ export class SqliteStore implements Store {
       )
       .all(nowMs, limit)
       .map(toBatch);
+  }
+
+  putModel(m: ModelRecord, overwrite: boolean): void {
+    const insert = `INSERT INTO models (model_id, sha256, family, task, info_json, size_bytes, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`;
+    const sql = overwrite
+      ? `${insert} ON CONFLICT (model_id) DO UPDATE SET sha256 = excluded.sha256, family = excluded.family, task = excluded.task,
+         info_json = excluded.info_json, size_bytes = excluded.size_bytes, created_at_ms = excluded.created_at_ms`
+      : insert;
+    try {
+      this.db.query(sql).run(m.modelId, m.sha256, m.family, m.task, m.infoJson, m.sizeBytes, m.createdAtMs);
+    } catch (e) {
+      if (String((e as Error).message).includes("UNIQUE"))
+        throw new AppError("MODEL_EXISTS", `Model '${m.modelId}' already exists; add it with overwrite to replace it`, 409, { modelId: m.modelId });
+      throw e;
+    }
+  }
+
+  getModel(modelId: string): ModelRecord | undefined {
+    const row = this.db.query<ModelRow, [string]>("SELECT * FROM models WHERE model_id = ?").get(modelId);
+    return row ? toModel(row) : undefined;
+  }
+
+  listModels({ pageSize, cursor }: { pageSize: number; cursor?: string }): Page<ModelRecord> {
+    const after = cursor ? (decodeCursor(cursor, 1) as [string])[0] : "";
+    const rows = this.db
+      .query<ModelRow, [string, number]>("SELECT * FROM models WHERE model_id > ? ORDER BY model_id LIMIT ?")
+      .all(after, pageSize + 1);
+    return page(rows.map(toModel), pageSize, (m) => [m.modelId]);
+  }
+
+  deleteModel(modelId: string): boolean {
+    return this.db.query("DELETE FROM models WHERE model_id = ?").run(modelId).changes === 1;
+  }
+
+  countModelsWithSha(sha256: string): number {
+    return this.db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM models WHERE sha256 = ?").get(sha256)!.n;
   }
 
   close(): void {

@@ -1,0 +1,128 @@
+import { availableParallelism } from "node:os";
+import { AppError } from "../../core/errors.ts";
+import { DEFAULT_MAX_PIXELS } from "../image/workflow-image.ts";
+import type { FromWorker, RunRequest, RunResult, ToWorker } from "./protocol.ts";
+
+export interface PoolOptions {
+  /** Worker threads; one per core by default. */
+  workers?: number;
+  machineType?: "auto" | "cpu" | "gpu";
+  /** onnxruntime threads per worker; 1 by default, since parallelism comes from the workers. */
+  intraOpNumThreads?: number;
+  maxImagePixels?: number;
+  /** Images in flight per worker: the next one is decoded while the current one runs its models. */
+  inFlight?: number;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: number;
+  seen: Set<string>;
+  dead: boolean;
+}
+
+interface Pending {
+  resolve(r: RunResult): void;
+  reject(e: AppError): void;
+  slot: Slot;
+}
+
+/**
+ * Runs workflows on images across Worker threads, each with its own Engine and sessions. onnxruntime's
+ * `run` holds the JavaScript thread of the worker calling it, so cores are used by running one worker per
+ * core, not by overlapping calls in one thread.
+ */
+export class EnginePool {
+  private readonly slots: Slot[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly queue: { req: RunRequest; resolve: Pending["resolve"]; reject: Pending["reject"] }[] = [];
+  private nextId = 1;
+  provider: { selected: "cuda" | "cpu"; reason: string } | undefined;
+
+  private constructor(private readonly inFlight: number) {}
+
+  static async start(opts: PoolOptions = {}): Promise<EnginePool> {
+    const pool = new EnginePool(opts.inFlight ?? 2);
+    const count = opts.workers ?? availableParallelism();
+    const init: ToWorker = {
+      type: "init",
+      machineType: opts.machineType ?? "auto",
+      intraOpNumThreads: opts.intraOpNumThreads ?? 1,
+      maxImagePixels: opts.maxImagePixels ?? DEFAULT_MAX_PIXELS,
+    };
+    await Promise.all(Array.from({ length: count }, () => pool.spawn(init)));
+    return pool;
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Runs one image; rejects with the image's error (decode, model, step) as an AppError. */
+  run(req: RunRequest): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ req, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.slots) s.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new AppError("POOL_CLOSED", "The engine pool was closed", 503));
+    this.pending.clear();
+  }
+
+  private spawn(init: ToWorker): Promise<void> {
+    const worker = new Worker(new URL("./worker.ts", import.meta.url).href);
+    const slot: Slot = { worker, busy: 0, seen: new Set(), dead: false };
+    this.slots.push(slot);
+    return new Promise((ready, fail) => {
+      worker.onmessage = (event: MessageEvent<FromWorker>) => {
+        const msg = event.data;
+        if (msg.type === "ready") {
+          this.provider ??= msg.provider;
+          ready();
+          return;
+        }
+        this.settle(slot, msg);
+      };
+      worker.onerror = (event) => {
+        slot.dead = true;
+        const err = new AppError("WORKER_CRASHED", `An engine worker stopped: ${event.message}`, 500);
+        fail(err);
+        for (const [id, p] of this.pending) if (p.slot === slot) (this.pending.delete(id), p.reject(err));
+      };
+      worker.postMessage(init);
+    });
+  }
+
+  private settle(slot: Slot, msg: Exclude<FromWorker, { type: "ready" }>): void {
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    slot.busy--;
+    if (msg.type === "result") p.resolve({ outputs: msg.outputs, images: msg.images, ms: msg.ms });
+    else p.reject(new AppError(msg.error.code, msg.error.message, msg.error.status, msg.error.details));
+    this.dispatch();
+  }
+
+  /** Sends queued images to the least busy live workers, up to `inFlight` each. */
+  private dispatch(): void {
+    while (this.queue.length) {
+      const slot = this.slots.filter((s) => !s.dead && s.busy < this.inFlight).sort((a, b) => a.busy - b.busy)[0];
+      if (!slot) {
+        if (this.slots.every((s) => s.dead)) for (const q of this.queue.splice(0)) q.reject(new AppError("WORKER_CRASHED", "No engine worker is running", 500));
+        return;
+      }
+      const { req, resolve, reject } = this.queue.shift()!;
+      const id = this.nextId++;
+      const includeDefinition = !slot.seen.has(req.workflowKey);
+      slot.seen.add(req.workflowKey);
+      slot.busy++;
+      this.pending.set(id, { resolve, reject, slot });
+      const { definition, ...rest } = req;
+      const msg: ToWorker = { type: "run", id, includeDefinition, ...rest, ...(includeDefinition ? { definition } : {}) };
+      slot.worker.postMessage(msg);
+    }
+  }
+}
