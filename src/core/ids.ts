@@ -1,26 +1,28 @@
 import { invalid } from "./errors.ts";
 
-export const BATCH_ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
+/** An id rule: its pattern, how to say it in words, and the error code when it is broken. */
+interface IdRule {
+  pattern: RegExp;
+  words: string;
+  code: string;
+}
 
-export function assertBatchId(id: unknown, field = "batchId"): string {
-  if (typeof id !== "string" || !BATCH_ID_PATTERN.test(id))
-    throw invalid(
-      `Invalid ${field} ${JSON.stringify(id)}: use 1-64 lower-case letters, digits, '-' or '_'`,
-      { field, pattern: BATCH_ID_PATTERN.source },
-      "INVALID_BATCH_ID",
-    );
+const rule = (pattern: RegExp, words: string, code: string): IdRule => ({ pattern, words, code });
+
+function assertId(r: IdRule, id: unknown, field: string): string {
+  if (typeof id !== "string" || !r.pattern.test(id))
+    throw invalid(`Invalid ${field} ${JSON.stringify(id)}: use ${r.words}`, { field, pattern: r.pattern.source }, r.code);
   return id;
 }
 
-/** Model ids: the batch id alphabet plus '.', as in `yolo11n.v2`; no leading '.', so no hidden file names. */
+export const BATCH_ID_PATTERN = /^[a-z0-9_-]{1,64}$/;
+/** Model and workflow ids: the batch id alphabet plus '.', as in `yolo11n.v2`; no leading '.', so no hidden file names. */
 export const MODEL_ID_PATTERN = /^[a-z0-9_-][a-z0-9._-]{0,99}$/;
 
-export function assertModelId(id: unknown, field = "modelId"): string {
-  if (typeof id !== "string" || !MODEL_ID_PATTERN.test(id))
-    throw invalid(
-      `Invalid ${field} ${JSON.stringify(id)}: use 1-100 lower-case letters, digits, '-', '_' or '.' (not first)`,
-      { field, pattern: MODEL_ID_PATTERN.source },
-      "INVALID_MODEL_ID",
-    );
-  return id;
-}
+const BATCH = rule(BATCH_ID_PATTERN, "1-64 lower-case letters, digits, '-' or '_'", "INVALID_BATCH_ID");
+const MODEL = rule(MODEL_ID_PATTERN, "1-100 lower-case letters, digits, '-', '_' or '.' (not first)", "INVALID_MODEL_ID");
+const WORKFLOW = rule(MODEL_ID_PATTERN, MODEL.words, "INVALID_WORKFLOW_ID");
+
+export const assertBatchId = (id: unknown, field = "batchId") => assertId(BATCH, id, field);
+export const assertModelId = (id: unknown, field = "modelId") => assertId(MODEL, id, field);
+export const assertWorkflowId = (id: unknown, field = "workflowId") => assertId(WORKFLOW, id, field);

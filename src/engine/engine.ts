@@ -19,6 +19,15 @@ export interface EngineOptions {
   blocks?: readonly Block[];
 }
 
+/** Checks and compiles a workflow definition, resolving its model ids; no sessions are created. */
+export function compileDefinition(definition: unknown, models: ModelResolver, blocks: readonly Block[] = BLOCKS): Promise<CompiledWorkflow> {
+  return compileWorkflow(definition, {
+    blocks,
+    resolveModel: async (id) => (await models.resolve(id))?.info,
+    modelSource: models.describe(),
+  });
+}
+
 /**
  * The engine as its users see it: compile a workflow, run it on images. One Engine holds one set of
  * inference sessions (one per model, created on first use), so a worker makes one and keeps it. It knows
@@ -38,11 +47,7 @@ export class Engine {
   }
 
   compile(definition: unknown): Promise<CompiledWorkflow> {
-    return compileWorkflow(definition, {
-      blocks: this.blocks,
-      resolveModel: async (id) => (await this.models.resolve(id))?.info,
-      modelSource: this.models.describe(),
-    });
+    return compileDefinition(definition, this.models, this.blocks);
   }
 
   /** Parameters for a run: defaults merged with `given`, each checked against the fields it feeds. */

@@ -52,6 +52,14 @@ export interface ModelRecord {
   createdAtMs: number;
 }
 
+/** A stored workflow definition (kept as the JSON text it was given). */
+export interface WorkflowRecord {
+  workflowId: string;
+  definitionJson: string;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
 export type NewBatch = Omit<BatchRecord, "fileCount" | "totalBytes">;
 
 export interface Store {
@@ -77,5 +85,10 @@ export interface Store {
   deleteModel(modelId: string): boolean;
   /** How many models use the file with this content, so that it is deleted with the last one. */
   countModelsWithSha(sha256: string): number;
+  /** Adds a workflow; with `overwrite` replaces one of the same id (keeping its creation time), else throws WORKFLOW_EXISTS (409). */
+  putWorkflow(workflow: WorkflowRecord, overwrite: boolean): void;
+  getWorkflow(workflowId: string): WorkflowRecord | undefined;
+  listWorkflows(opts: { pageSize: number; cursor?: string }): Page<WorkflowRecord>;
+  deleteWorkflow(workflowId: string): boolean;
   close(): void;
 }

@@ -27,7 +27,7 @@ const MAX_CANDIDATES = 1000;
 /** A detected text line: a rectangle in the input image's pixels, with its width along the text. */
 export interface TextRegion {
   rect: RotatedRect;
-  /** The rectangle's corners: top-left, top-right, bottom-right, bottom-left of the text. */
+  /** The rectangle's corners, clockwise from the top-left (see rectCorners). */
   polygon: Point[];
   score: number;
 }

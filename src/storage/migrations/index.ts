@@ -4,6 +4,7 @@
  */
 import m0001 from "./0001_batches.sql" with { type: "text" };
 import m0002 from "./0002_models.sql" with { type: "text" };
+import m0003 from "./0003_workflows.sql" with { type: "text" };
 
 export interface Migration {
   version: number;
@@ -14,4 +15,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: "0001_batches", sql: m0001 },
   { version: 2, name: "0002_models", sql: m0002 },
+  { version: 3, name: "0003_workflows", sql: m0003 },
 ];

@@ -1,7 +1,9 @@
 import { Database } from "bun:sqlite";
-import { AppError, invalid } from "../../core/errors.ts";
+import { AppError } from "../../core/errors.ts";
 import { MIGRATIONS, type Migration } from "../migrations/index.ts";
-import type { BatchFileRecord, BatchRecord, ModelRecord, NewBatch, Page, PartRecord, Store } from "../store.ts";
+import type { BatchFileRecord, BatchRecord, ModelRecord, NewBatch, Page, PartRecord, Store, WorkflowRecord } from "../store.ts";
+import * as workflows from "./workflow-rows.ts";
+import { decodeCursor, page } from "./paging.ts";
 
 interface BatchRow {
   id: string;
@@ -78,16 +80,6 @@ const toModel = (r: ModelRow): ModelRecord => ({
   sizeBytes: r.size_bytes,
   createdAtMs: r.created_at_ms,
 });
-
-/** Cursors are opaque to clients: base64url of a JSON array of the last row's sort key. */
-export const encodeCursor = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString("base64url");
-export function decodeCursor(cursor: string, arity: number): unknown[] {
-  try {
-    const key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(key) && key.length === arity) return key;
-  } catch {}
-  throw invalid("Invalid pageToken: pass back the nextPageToken of the previous page", { field: "pageToken" });
-}
 
 export function applyMigrations(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
   db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -264,13 +256,23 @@ export class SqliteStore implements Store {
     return this.db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM models WHERE sha256 = ?").get(sha256)!.n;
   }
 
+  putWorkflow(w: WorkflowRecord, overwrite: boolean): void {
+    workflows.putWorkflow(this.db, w, overwrite);
+  }
+
+  getWorkflow(workflowId: string): WorkflowRecord | undefined {
+    return workflows.getWorkflow(this.db, workflowId);
+  }
+
+  listWorkflows({ pageSize, cursor }: { pageSize: number; cursor?: string }): Page<WorkflowRecord> {
+    return workflows.listWorkflows(this.db, pageSize, cursor);
+  }
+
+  deleteWorkflow(workflowId: string): boolean {
+    return workflows.deleteWorkflow(this.db, workflowId);
+  }
+
   close(): void {
     this.db.close();
   }
-}
-
-function page<T>(rows: T[], pageSize: number, key: (row: T) => unknown[]): Page<T> {
-  if (rows.length <= pageSize) return { items: rows, next: undefined };
-  const items = rows.slice(0, pageSize);
-  return { items, next: encodeCursor(key(items[items.length - 1]!)) };
 }
