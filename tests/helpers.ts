@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll } from "bun:test";
@@ -74,4 +74,24 @@ export async function makeJpeg(seed: number, width = 64, height = 48): Promise<U
   const pixels = Buffer.alloc(width * height * 3);
   for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 7 + seed * 31) & 255;
   return new Uint8Array(await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg().toBuffer());
+}
+
+/**
+ * A models folder as `--models-dir` expects it, pointing at the real models in ../shared (links, not
+ * copies): yolov8n-640, yolov8n-320, yolov8n-seg-320 and yolox-nano, each with the COCO class names.
+ */
+export function sharedModelsDir(): string {
+  const dir = tempDir("vbatch-models-");
+  const files: Record<string, string> = {
+    "yolov8n-640": "yolov8n-640-int8.onnx",
+    "yolov8n-320": "yolov8n-320-int8.onnx",
+    "yolov8n-seg-320": "yolov8n-seg-320-int8.onnx",
+    "yolox-nano": "yolox-nano-416.onnx",
+  };
+  const classes = readFileSync(shared("models/coco80.txt"), "utf8");
+  for (const [id, file] of Object.entries(files)) {
+    symlinkSync(shared(`models/${file}`), join(dir, `${id}.onnx`));
+    writeFileSync(join(dir, `${id}.txt`), classes);
+  }
+  return dir;
 }

@@ -4,12 +4,14 @@ import { VERSION } from "../core/version.ts";
 import { registerDataStaging } from "./commands/data-staging.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerDoctor } from "./commands/doctor.ts";
+import { registerInfer } from "./commands/infer.ts";
 import { registerModels } from "./commands/models.ts";
 import { registerServe } from "./commands/serve.ts";
+import { registerWorkflows } from "./commands/workflows.ts";
 import { makeCliContext, usageError } from "./context.ts";
 
 /** Command groups whose sub-command is the next word: `vbatch data-staging list-batches`. */
-const GROUPS = new Set(["data-staging", "models"]);
+const GROUPS = new Set(["data-staging", "models", "workflows"]);
 
 /**
  * `rf-cloud` is accepted in front of any group so that commands written for the reference work after
@@ -33,6 +35,8 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   registerDoctor(cli, ctx);
   registerDataStaging(cli, ctx);
   registerModels(cli, ctx);
+  registerWorkflows(cli, ctx);
+  registerInfer(cli, ctx);
   cli.help();
   cli.option("-v, --version", "Print the version");
 
@@ -61,6 +65,9 @@ export async function runCli(args: string[], env: Record<string, string | undefi
       return 2;
     }
     process.stderr.write(`Command failed: ${err.message}\n`);
+    const issues = err.details?.errors;
+    if (Array.isArray(issues) && issues.length > 1)
+      for (const i of issues as { path: string; message: string }[]) process.stderr.write(`  ${i.path}: ${i.message}\n`);
     return 1;
   }
 }

@@ -6,6 +6,7 @@ import { batchRoutes } from "./batches/routes.ts";
 import type { ServerContext } from "./context.ts";
 import { renderError } from "./errors.ts";
 import { modelRoutes } from "./models/routes.ts";
+import { workflowRoutes } from "./workflows/routes.ts";
 import { WEB_ASSETS } from "./web-assets.ts";
 
 const isPublic = (path: string) => path === "/healthz" || path in WEB_ASSETS;
@@ -40,6 +41,7 @@ export function createApp(ctx: ServerContext) {
     .get("/healthz", () => ({ status: "ok", version: VERSION }))
     .use(batchRoutes(ctx))
     .use(modelRoutes(ctx))
+    .use(workflowRoutes(ctx))
     .get("/", () => asset("/"))
     .get("/assets/*", ({ path }) => asset(path))
     .get("/docs", () => asset("/docs"))
