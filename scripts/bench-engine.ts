@@ -1,13 +1,14 @@
 /**
  * `bun run bench engine`: the engine's throughput against the CPU bound of this machine.
  *
- * On the same folder of real photos it measures, single-threaded: t_dec (decode + letterbox + tensor per
- * image) and t_inf (session.run per image, one onnxruntime thread); the bound is cores / (t_dec + t_inf).
+ * On the same folder of real photos it measures, single-threaded: t_dec (read + decode + letterbox + a
+ * fresh tensor per image) and t_inf (session.run per image, one onnxruntime thread); the bound is cores / (t_dec + t_inf).
  * Then it runs the single-detector workflow end to end over the folder with the engine's default
  * concurrency (an EnginePool, one worker per core) and reports the ratio to the bound (target 0.85), for
  * YOLOv8n-640 and YOLOX-nano; and images/s for each example workflow.
  */
-import { availableParallelism } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import sharp from "sharp";
@@ -28,24 +29,33 @@ async function model(id: string, file: string, family?: "yolox"): Promise<Resolv
   return { info: await inspectOnnx(path, { modelId: id, classNames, ...(family ? { family } : {}) }), path };
 }
 
-/** The folder: the real photos, repeated to `count` images (each read from memory, decoded afresh). */
-async function folder(count: number): Promise<{ name: string; bytes: Uint8Array }[]> {
+/** The folder: the real photos, repeated as `count` files in a temp folder (the engine reads them by path). */
+async function folder(count: number): Promise<{ name: string; path: string; bytes: Uint8Array }[]> {
+  const dir = mkdtempSync(join(tmpdir(), "vbatch-bench-photos-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   const photos = await Promise.all(PHOTOS.map(async (p) => ({ name: p.split("/").pop()!, bytes: await Bun.file(p).bytes() })));
-  return Array.from({ length: count }, (_, i) => ({ name: `${i}-${photos[i % photos.length]!.name}`, bytes: photos[i % photos.length]!.bytes }));
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const photo = photos[i % photos.length]!;
+      const name = `${i}-${photo.name}`;
+      await Bun.write(join(dir, name), photo.bytes);
+      return { name, path: join(dir, name), bytes: photo.bytes };
+    }),
+  );
 }
 
-async function singleThreadCosts(m: ResolvedModel, images: { name: string; bytes: Uint8Array }[]) {
+async function singleThreadCosts(m: ResolvedModel, images: { name: string; path: string }[]) {
   sharp.concurrency(1);
   const { width, height } = m.info.input;
   const yolox = m.info.family === "yolox";
   const session = await ort.InferenceSession.create(m.path, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
-  const tensor = new Float32Array(3 * width * height);
   let dec = 0;
   let inf = 0;
   for (const [i, img] of images.entries()) {
     const t0 = performance.now();
-    const wi = await WorkflowImage.fromEncoded(img.bytes, img.name, { maxPixels: 1e8 });
+    const wi = await WorkflowImage.fromEncoded(await Bun.file(img.path).bytes(), img.name, { maxPixels: 1e8 });
     const lb = await letterbox(wi, width, height, yolox ? "top-left" : "center");
+    const tensor = new Float32Array(3 * width * height);
     toChw(lb.pixels, width, height, yolox ? "bgr" : "rgb", yolox ? 1 : 1 / 255, tensor);
     const t1 = performance.now();
     await session.run({ [m.info.input.name]: new ort.Tensor("float32", tensor, [1, 3, height, width]) });
@@ -61,11 +71,11 @@ async function singleThreadCosts(m: ResolvedModel, images: { name: string; bytes
   return { tDec: dec / n / 1000, tInf: inf / n / 1000 };
 }
 
-async function throughput(pool: EnginePool, definition: unknown, models: Record<string, ResolvedModel>, images: { name: string; bytes: Uint8Array }[], key: string) {
+async function throughput(pool: EnginePool, definition: unknown, models: Record<string, ResolvedModel>, images: { name: string; path: string }[], key: string) {
   // Warm-up: every worker loads the models once before timing.
-  await Promise.all(images.slice(0, pool.size * 2).map((img) => pool.run({ workflowKey: key, definition, models, image: img, params: {} })));
+  await Promise.all(images.slice(0, pool.size * 2).map((img) => pool.run({ workflowKey: key, definition, models, image: { name: img.name, path: img.path }, params: {} })));
   const t0 = performance.now();
-  await Promise.all(images.map((img) => pool.run({ workflowKey: key, definition, models, image: img, params: {} })));
+  await Promise.all(images.map((img) => pool.run({ workflowKey: key, definition, models, image: { name: img.name, path: img.path }, params: {} })));
   return images.length / ((performance.now() - t0) / 1000);
 }
 

@@ -39,6 +39,8 @@ interface Prepared<G> {
  */
 export class ModelRuntime {
   private readonly pool: SessionPool;
+  /** Input tensors are reused: a fresh multi-megabyte array per image costs page faults and zeroing. */
+  private readonly buffers = new BufferPool();
 
   constructor(opts: { intraOpNumThreads?: number; machineType?: MachineType }) {
     this.pool = new SessionPool(opts);
@@ -98,8 +100,13 @@ export class ModelRuntime {
   ): Promise<R[]> {
     const perImage = 3 * model.info.input.width * model.info.input.height;
     const prepareChunk = async (chunk: WorkflowImage[]): Promise<Prepared<G>> => {
-      const input = new Float32Array(chunk.length * perImage);
-      return { input, fits: await Promise.all(chunk.map((image, i) => prepare(image, input, i * perImage))) };
+      const input = this.buffers.take(chunk.length * perImage);
+      try {
+        return { input, fits: await Promise.all(chunk.map((image, i) => prepare(image, input, i * perImage))) };
+      } catch (e) {
+        this.buffers.give(input);
+        throw e;
+      }
     };
     const results: R[] = [];
     let next = prepareChunk(images.slice(0, MAX_BATCH));
@@ -111,8 +118,12 @@ export class ModelRuntime {
         // Awaited on the next turn; marked handled so a failing run of this chunk leaves no stray rejection.
         next.catch(() => undefined);
       }
-      const outputs = await this.pool.run(model, current.input, chunk.length);
-      outputs.forEach((o, i) => results.push(decode(o, chunk[i]!, current.fits[i]!)));
+      try {
+        const outputs = await this.pool.run(model, current.input, chunk.length);
+        outputs.forEach((o, i) => results.push(decode(o, chunk[i]!, current.fits[i]!)));
+      } finally {
+        this.buffers.give(current.input);
+      }
     }
     return results;
   }
@@ -206,3 +217,18 @@ function classification(model: ResolvedModel, outputs: ImageOutputs, image: Work
 const imageRef = (i: WorkflowImage): ImageRef => ({ id: i.id, width: i.width, height: i.height, origin: i.origin, root: i.root });
 const className = (names: string[], id: number) => names[id] ?? String(id);
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+/** Float32 arrays kept for reuse, by length (few distinct lengths: one per model input size and batch). */
+class BufferPool {
+  private readonly free = new Map<number, Float32Array[]>();
+
+  take(length: number): Float32Array {
+    return this.free.get(length)?.pop() ?? new Float32Array(length);
+  }
+
+  give(buffer: Float32Array): void {
+    const list = this.free.get(buffer.length) ?? [];
+    if (list.length < 4) list.push(buffer);
+    this.free.set(buffer.length, list);
+  }
+}
