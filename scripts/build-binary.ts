@@ -98,7 +98,8 @@ async function build(): Promise<void> {
   const started = performance.now();
   const libs = findNativeLibraries();
   const result = await Bun.build({
-    entrypoints: [join(ROOT, "src/main.ts")],
+    // Engine workers run in threads of their own; their entry is compiled in beside the main one.
+    entrypoints: [join(ROOT, "src/main.ts"), join(ROOT, "src/engine/parallel/worker.ts")],
     target: "bun",
     // A .env or bunfig.toml in whatever folder the appliance is started from must not change how it runs.
     compile: { target: "bun-linux-x64", outfile: OUTFILE, autoloadDotenv: false, autoloadBunfig: false },

@@ -95,3 +95,14 @@ export function sharedModelsDir(): string {
   }
   return dir;
 }
+
+/** Runs the real CLI (`bun src/main.ts …`) in a child process with a bare environment plus `env`. */
+export async function runCli(args: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawn(["bun", join(ROOT, "src/main.ts"), ...args], {
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { stdout, stderr, code };
+}

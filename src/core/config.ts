@@ -15,6 +15,7 @@ export interface Config {
   dataDir: string;
   workers: number;
   machineType: "auto" | "cpu" | "gpu";
+  sessionThreads: number;
   agentToken: string | undefined;
   retentionDays: number;
   maxImageMb: number;
@@ -47,6 +48,7 @@ const FIELDS: { [K in keyof Config]: Field } = {
   dataDir: { kind: "string", default: "./vbatch-data", description: "folder for the database and staged files" },
   workers: { kind: "int", default: availableParallelism(), min: 1, max: 256, description: "local workers" },
   machineType: { kind: "enum", default: "auto", values: ["auto", "cpu", "gpu"], description: "machine type" },
+  sessionThreads: { kind: "int", default: 0, min: 0, max: 256, description: "onnxruntime threads per inference session (0: its default; workers use 1)" },
   agentToken: { kind: "string", default: undefined, description: "token agents present to the server" },
   retentionDays: { kind: "number", default: 7, min: 0.0001, max: 3650, description: "days before a batch expires" },
   maxImageMb: { kind: "number", default: 50, min: 0.001, max: 4096, description: "largest image file accepted (MiB)" },

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { VERSION } from "../../src/core/version.ts";
-import { ROOT, shared } from "../helpers.ts";
+import { ROOT, shared, sharedModelsDir } from "../helpers.ts";
 
 const BINARY = join(ROOT, "dist/vbatch");
 const built = existsSync(BINARY);
@@ -121,5 +121,20 @@ describe.skipIf(!built)("the compiled binary, alone", () => {
       await server.exited;
     }
     expect(server.exitCode).toBe(0);
+  });
+
+  test("runs workflows in-process: a detector from a models folder, and the built-in OCR", async () => {
+    const models = sharedModelsDir();
+    const out = folder("infer-out");
+    const detect = await vbatch(["infer", "--workflow", join(ROOT, "examples/workflows/boxes-and-labels.json"), "--image", shared("media/messi5.jpg"), "--models-dir", models, "--output-dir", out]);
+    expect(detect.stderr).toBe("");
+    expect(detect.code).toBe(0);
+    const result = JSON.parse(detect.stdout);
+    expect(result.predictions.predictions.map((p: { class: string }) => p.class)).toContain("sports ball");
+    expect(result.annotated).toMatchObject({ type: "image", width: 548, height: 342 });
+    expect(readFileSync(result.annotated.file).subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+    const ocr = await vbatch(["infer", "--workflow", join(ROOT, "examples/workflows/ocr.json"), "--image", shared("media/imageTextN.png")]);
+    expect(ocr.code).toBe(0);
+    expect(JSON.parse(ocr.stdout).text.split("\n")[0]).toBe("technical details are too complex to cover in the book itself.");
   });
 });

@@ -8,7 +8,7 @@ import { silentLogger } from "../../src/core/log.ts";
 import { tarStream } from "../../src/core/tar.ts";
 import { startServer, type RunningServer } from "../../src/server/main.ts";
 import { BatchWriter } from "../../src/storage/batch-writer.ts";
-import { ROOT, shared, tempDir } from "../helpers.ts";
+import { ROOT, shared, tempDir, runCli } from "../helpers.ts";
 
 const KEY = "e2e-key";
 let server: RunningServer;
@@ -18,16 +18,8 @@ beforeAll(() => {
 });
 afterAll(() => server.stop());
 
-/** Runs the real CLI in a child process. */
-async function vbatch(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn(["bun", join(ROOT, "src/main.ts"), ...args], {
-    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? "/tmp", VBATCH_API_URL: server.url, VBATCH_API_KEY: KEY, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { stdout, stderr, code };
-}
+/** The real CLI against this file's server. */
+const vbatch = (args: string[], env: Record<string, string> = {}) => runCli(args, { VBATCH_API_URL: server.url, VBATCH_API_KEY: KEY, ...env });
 
 function photosDir(): string {
   const dir = tempDir();

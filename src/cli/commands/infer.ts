@@ -38,7 +38,7 @@ export function registerInfer(cli: CAC, ctx: CliContext): void {
       }
       const outputDir = resolve(o.outputDir ? String(o.outputDir) : ".");
       const models = localModels({ modelsDir: o.modelsDir, dataDir: config.dataDir });
-      const engine = new Engine(models.resolver, { machineType: config.machineType });
+      const engine = new Engine(models.resolver, { machineType: config.machineType, ...(config.sessionThreads ? { intraOpNumThreads: config.sessionThreads } : {}) });
       try {
         const wf = await engine.compile(definition);
         const image = await engine.image(bytes, basename(imagePath));
