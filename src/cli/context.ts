@@ -30,3 +30,11 @@ export function requireOption(o: Record<string, unknown>, key: string, flag: str
   if (v === undefined || v === null || v === "" || v === true) throw usageError(`${flag} is required`);
   return String(Array.isArray(v) ? v[v.length - 1] : v);
 }
+
+/** `--limit N` of a listing: a positive whole number, or no limit. */
+export function limitOf(o: Record<string, unknown>): number {
+  if (o.limit === undefined) return Infinity;
+  const n = Number(o.limit);
+  if (!Number.isInteger(n) || n < 1) throw usageError(`--limit must be a positive whole number (got ${o.limit})`);
+  return n;
+}

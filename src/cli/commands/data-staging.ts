@@ -4,7 +4,7 @@ import { humanBytes, printFields, printJson, printTable } from "../output.ts";
 import { exportBatch } from "../staging/export.ts";
 import { readReferences, uploadReferences } from "../staging/references.ts";
 import { ensureBatch, scanMediaFiles, uploadFiles, type UploadReport } from "../staging/upload.ts";
-import { requireOption, type CliContext } from "../context.ts";
+import { limitOf, requireOption, type CliContext } from "../context.ts";
 
 interface BatchView {
   batchId: string;
@@ -135,12 +135,6 @@ export function registerDataStaging(cli: CAC, ctx: CliContext): void {
     });
 }
 
-function limitOf(o: Record<string, unknown>): number {
-  if (o.limit === undefined) return Infinity;
-  const n = Number(o.limit);
-  if (!Number.isInteger(n) || n < 1) throw new AppError("USAGE", `--limit must be a positive whole number (got ${o.limit})`, 2);
-  return n;
-}
 
 function mergeReports(batchId: string, reports: UploadReport[]): UploadReport {
   const total: UploadReport = { batchId, found: 0, alreadyPresent: 0, uploaded: 0, unchanged: 0, bytes: 0, rejected: [] };

@@ -5,7 +5,7 @@ import type { BunFile } from "bun";
 import type { CAC } from "cac";
 import { AppError } from "../../core/errors.ts";
 import { humanBytes, printFields, printJson, printTable } from "../output.ts";
-import { requireOption, type CliContext } from "../context.ts";
+import { limitOf, requireOption, type CliContext } from "../context.ts";
 
 interface ModelView {
   modelId: string;
@@ -107,12 +107,6 @@ function readableFile(path: string): BunFile {
   return Bun.file(path);
 }
 
-function limitOf(o: Record<string, unknown>): number {
-  if (o.limit === undefined) return Infinity;
-  const n = Number(o.limit);
-  if (!Number.isInteger(n) || n < 1) throw new AppError("USAGE", `--limit must be a positive whole number (got ${o.limit})`, 2);
-  return n;
-}
 
 interface FormPart {
   name: string;

@@ -1,20 +1,12 @@
 import type { CAC } from "cac";
 import { compileDefinition } from "../../engine/engine.ts";
 import type { WorkflowIssue } from "../../engine/workflow/types.ts";
+import type { WorkflowSummary } from "../../server/workflows/service.ts";
 import { requireOption, type CliContext } from "../context.ts";
 import { localModels, readJsonFile } from "../local-engine.ts";
 import { printFields, printJson, printTable } from "../output.ts";
 
-interface WorkflowView {
-  workflowId: string;
-  createdAt: string;
-  updatedAt: string;
-  steps: number;
-  outputs: string[];
-  modelIds: string[];
-  warnings?: WorkflowIssue[];
-  definition?: unknown;
-}
+type WorkflowView = WorkflowSummary & { warnings?: WorkflowIssue[]; definition?: unknown };
 
 /** `vbatch workflows …` (also answered as `vbatch rf-cloud workflows …`). */
 export function registerWorkflows(cli: CAC, ctx: CliContext): void {

@@ -6,10 +6,10 @@ import { BatchWriter, type WriteSummary } from "../../storage/batch-writer.ts";
 import { checkFileName, checkPartName } from "../../storage/file-names.ts";
 import type { BatchFileRecord, BatchRecord, BatchType, PartRecord } from "../../storage/store.ts";
 import type { ServerContext } from "../context.ts";
+import { pageSize } from "../paging.ts";
 import { fetchReferences, type Reference } from "./references.ts";
 
 const DAY_MS = 86_400_000;
-export const MAX_PAGE_SIZE = 10_000;
 
 export interface BatchDetails extends BatchRecord {
   parts: PartRecord[];
@@ -175,14 +175,6 @@ export class BatchService {
   }
 }
 
-function pageSize(requested: number | undefined, fallback: number): number {
-  if (requested === undefined) return fallback;
-  if (!Number.isInteger(requested) || requested < 1 || requested > MAX_PAGE_SIZE)
-    throw new AppError("VALIDATION_FAILED", `pageSize must be a whole number from 1 to ${MAX_PAGE_SIZE}`, 400, {
-      field: "pageSize",
-    });
-  return requested;
-}
 
 function failOnDiskFull(error: AppError | undefined): void {
   if (error?.code === "DISK_FULL") throw error;

@@ -6,7 +6,7 @@ import { checkFamily, checkTask, inspectOnnx } from "../../engine/models/inspect
 import type { ModelInfo } from "../../engine/models/types.ts";
 import { dropModelFileIfUnused, modelFilePath, SHA256_PATTERN } from "../../storage/model-files.ts";
 import type { ModelRecord } from "../../storage/store.ts";
-import { MAX_PAGE_SIZE } from "../batches/service.ts";
+import { pageSize } from "../paging.ts";
 import type { ServerContext } from "../context.ts";
 
 export interface AddModelInput {
@@ -84,7 +84,7 @@ export class ModelService {
   }
 
   list(opts: { pageSize?: number; pageToken?: string }) {
-    return this.ctx.store.listModels({ pageSize: pageSize(opts.pageSize), cursor: opts.pageToken });
+    return this.ctx.store.listModels({ pageSize: pageSize(opts.pageSize, 100), cursor: opts.pageToken });
   }
 
   /** Removes the model; its file goes with the last model that uses it. */
@@ -120,10 +120,3 @@ export class ModelService {
 
 const modelExists = (id: string) =>
   new AppError("MODEL_EXISTS", `Model '${id}' already exists; add it with overwrite to replace it`, 409, { modelId: id });
-
-function pageSize(requested: number | undefined): number {
-  if (requested === undefined) return 100;
-  if (!Number.isInteger(requested) || requested < 1 || requested > MAX_PAGE_SIZE)
-    throw new AppError("VALIDATION_FAILED", `pageSize must be a whole number from 1 to ${MAX_PAGE_SIZE}`, 400, { field: "pageSize" });
-  return requested;
-}

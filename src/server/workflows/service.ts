@@ -3,7 +3,7 @@ import { assertWorkflowId } from "../../core/ids.ts";
 import { compileDefinition } from "../../engine/engine.ts";
 import type { CompiledWorkflow } from "../../engine/workflow/types.ts";
 import type { WorkflowRecord } from "../../storage/store.ts";
-import { MAX_PAGE_SIZE } from "../batches/service.ts";
+import { pageSize } from "../paging.ts";
 import type { ServerContext } from "../context.ts";
 import { serverModelResolver } from "../models/resolver.ts";
 
@@ -47,10 +47,7 @@ export class WorkflowService {
   }
 
   list(opts: { pageSize?: number; pageToken?: string }) {
-    const pageSize = opts.pageSize ?? 100;
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE)
-      throw new AppError("VALIDATION_FAILED", `pageSize must be a whole number from 1 to ${MAX_PAGE_SIZE}`, 400, { field: "pageSize" });
-    const page = this.ctx.store.listWorkflows({ pageSize, cursor: opts.pageToken });
+    const page = this.ctx.store.listWorkflows({ pageSize: pageSize(opts.pageSize, 100), cursor: opts.pageToken });
     return { items: page.items.map((r) => this.summary(r)), next: page.next };
   }
 
