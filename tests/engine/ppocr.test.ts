@@ -77,6 +77,18 @@ describe("OCR on generated images", () => {
     expect(x1 > 60 && x2 < 580 && y1 > 40 && y2 < 160).toBe(true);
   });
 
+  test("reads text cropped tight to its letters (a plate crop), with boxes inside the crop", async () => {
+    const page = await textImage("AB 1234", 640, 200);
+    const { data, info } = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 3 } })
+      .trim({ threshold: 40 })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const lines = await engine.recognize({ data, width: info.width, height: info.height, channels: 3 });
+    expect(lines.map((l) => l.text)).toEqual(["AB 1234"]);
+    const [x1, y1, x2, y2] = lines[0]!.box;
+    expect(x1 >= 0 && y1 >= 0 && x2 <= info.width && y2 <= info.height).toBe(true);
+  });
+
   test("reads a tilted line, with a tilted polygon", async () => {
     const lines = await engine.recognize(await textImage("TILTED2026", 720, 400, 12));
     expect(lines.map((l) => l.text)).toEqual(["TILTED2026"]);

@@ -28,7 +28,9 @@ describe("directoryResolver", () => {
     expect(await r.resolve("missing")).toBeUndefined();
     mkdirSync(join(dir, "sub"));
     writeFileSync(join(dir, "sub", "x.onnx"), colours());
-    expect(await r.resolve("sub/x")).toBeUndefined();
+    writeFileSync(join(dir, "sub", "x.txt"), "red\ngreen");
+    // The reference's `project/version` ids live in sub-folders; '..' can never be a segment.
+    expect((await r.resolve("sub/x"))?.path).toBe(join(dir, "sub", "x.onnx"));
     expect(await r.resolve("../" + dir.split("/").pop() + "/colours")).toBeUndefined();
     expect(r.describe()).toContain(`the models folder ${dir}`);
   });

@@ -133,7 +133,7 @@ describe.skipIf(!haveModels)("models API", () => {
     const t = testContext({ maxModelMb: 1 });
     const small = shapedOutputsModel({ input: [1, 3, 64, 64], outputs: [{ name: "p", shape: [1, 2] }] });
     const badId = await add(t.app, { modelId: "Bad Id", file: small });
-    expect(badId.json.error).toMatchObject({ code: "INVALID_MODEL_ID", message: expect.stringContaining("use 1-100 lower-case letters, digits, '-', '_' or '.'") });
+    expect(badId.json.error).toMatchObject({ code: "INVALID_MODEL_ID", message: expect.stringContaining("1-100 lower-case letters, digits, '-', '_' or '.'") });
     expect((await add(t.app, { modelId: ".hidden", file: small })).json.error.code).toBe("INVALID_MODEL_ID");
     expect((await add(t.app, { file: small })).json.error.code).toBe("INVALID_MODEL_ID");
     const big = await add(t.app, { modelId: "big", file: modelBytes("yolox-nano-416.onnx") });

@@ -41,7 +41,7 @@ export function registerWorkflows(cli: CAC, ctx: CliContext): void {
     .option("--json", "Machine-readable output")
     .action(async (o) => {
       const id = requireOption(o, "workflowId", "--workflow-id");
-      const w = await ctx.client(o).json<WorkflowView>("GET", `api/v1/workflows/${id}`);
+      const w = await ctx.client(o).json<WorkflowView>("GET", `api/v1/workflows/${encodeURIComponent(id)}`);
       if (o.json) return printJson(w);
       printFields([["Workflow", w.workflowId], ["Steps", w.steps], ["Outputs", w.outputs.join(", ")], ["Models", w.modelIds.join(", ") || "none"], ["Created", w.createdAt], ["Updated", w.updatedAt]]);
       process.stdout.write(`${JSON.stringify(w.definition, null, 2)}\n`);
@@ -67,7 +67,7 @@ export function registerWorkflows(cli: CAC, ctx: CliContext): void {
         }
       } else {
         const id = requireOption(o, "workflowId", "--file or --workflow-id");
-        const stored = await ctx.client(o).json<{ definition: unknown }>("GET", `api/v1/workflows/${id}`);
+        const stored = await ctx.client(o).json<{ definition: unknown }>("GET", `api/v1/workflows/${encodeURIComponent(id)}`);
         result = await ctx.client(o).json("POST", "api/v1/workflows/validate", { json: { definition: stored.definition } });
       }
       if (o.json) return printJson(result);
@@ -80,7 +80,7 @@ export function registerWorkflows(cli: CAC, ctx: CliContext): void {
     .option("--workflow-id <id>", "Workflow id", { type: [String] })
     .action(async (o) => {
       const id = requireOption(o, "workflowId", "--workflow-id");
-      await ctx.client(o).json("DELETE", `api/v1/workflows/${id}`);
+      await ctx.client(o).json("DELETE", `api/v1/workflows/${encodeURIComponent(id)}`);
       process.stdout.write(`Deleted workflow ${id}\n`);
     });
 }

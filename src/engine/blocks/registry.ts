@@ -15,6 +15,12 @@ import { absoluteStaticCropV1, relativeStaticCropV1 } from "./transforms/static-
 import { blurVisualizationV1 } from "./visualizations/blur.ts";
 import { labelVisualizationV1, labelVisualizationV2 } from "./visualizations/label.ts";
 import { boundingBoxVisualizationV1, maskVisualizationV1, polygonVisualizationV1 } from "./visualizations/shapes.ts";
+import { continueIfV1 } from "./logic/continue-if.ts";
+import { detectionsClassesReplacementV1 } from "./logic/detections-classes-replacement.ts";
+import { detectionsConsensusV1 } from "./logic/detections-consensus.ts";
+import { detectionsFilterV1, detectionsTransformationV1 } from "./logic/detections-filter.ts";
+import { dimensionCollapseV1, expressionV1, firstNonEmptyOrDefaultV1, propertyDefinitionV1 } from "./logic/formatters.ts";
+import { perClassConfidenceFilterV1 } from "./logic/per-class-confidence-filter.ts";
 
 export const BLOCKS: readonly Block[] = [
   objectDetectionV1,
@@ -40,4 +46,14 @@ export const BLOCKS: readonly Block[] = [
   polygonVisualizationV1,
   maskVisualizationV1,
   blurVisualizationV1,
+  detectionsFilterV1,
+  detectionsTransformationV1,
+  perClassConfidenceFilterV1,
+  detectionsClassesReplacementV1,
+  detectionsConsensusV1,
+  propertyDefinitionV1,
+  expressionV1,
+  continueIfV1,
+  dimensionCollapseV1,
+  firstNonEmptyOrDefaultV1,
 ];

@@ -56,6 +56,10 @@ export interface InputSpec {
   aliases?: readonly string[];
   /** A `model_id`: resolved against the model registry at compile time. */
   model?: { families: readonly ModelInfo["family"][] };
+  /** Further checks of a static value (an operation list, a condition): problems with their JSON paths. */
+  check?: (value: unknown, path: string) => { path: string; message: string }[];
+  /** A list of `$steps.<name>` this flow-control step decides about (they run only where it says so). */
+  gates?: boolean;
 }
 
 export interface OutputSpec {
@@ -77,7 +81,15 @@ export interface BlockManifest {
   dimensionality?: { offset: 1 } | { offset: -1; collapses: string };
   /** Run once with all the step's inputs of an image (e.g. a model over all crops: one batched run). */
   batched?: boolean;
+  /**
+   * A flow-control block: its run returns `{ [CONTINUE]: boolean }`, and the steps named by its `gates`
+   * input run only where that is true.
+   */
+  flowControl?: boolean;
 }
+
+/** The output key through which a flow-control block answers whether its gated steps run. */
+export const CONTINUE = "__continue";
 
 /** What a block gets besides its inputs. */
 export interface BlockContext {

@@ -4,6 +4,7 @@
  * sessions are created once per engine and reused for every image.
  */
 import * as ort from "onnxruntime-node";
+import sharp from "sharp";
 import { AppError } from "../../core/errors.ts";
 import { detectRegions, type TextRegion } from "./ppocr-det.ts";
 import { readRegions, recognitionClasses, type LineRead } from "./ppocr-rec.ts";
@@ -103,9 +104,13 @@ class PpOcrEngine implements OcrEngine {
 
   async recognize(image: OcrImage): Promise<OcrLine[]> {
     checkImage(image);
-    const regions = await detectRegions(this.detect, image);
-    const reads = await readRegions(this.read, this.classes, image, regions);
-    const lines = regions.map((region, i) => toLine(region, reads[i]!, image)).filter((l) => l.text && l.confidence >= MIN_CONFIDENCE);
+    // Text touching the image's edges (a tight crop of a plate or a line) is not found by the detector:
+    // it needs some background around the text, so a margin of the border's colour is added first.
+    const pad = Math.max(16, Math.round(0.1 * Math.min(image.width, image.height)));
+    const padded = await withMargin(image, pad);
+    const regions = await detectRegions(this.detect, padded);
+    const reads = await readRegions(this.read, this.classes, padded, regions);
+    const lines = regions.map((region, i) => toLine(region, reads[i]!, image, pad)).filter((l) => l.text && l.confidence >= MIN_CONFIDENCE);
     return readingOrder(lines);
   }
 
@@ -167,8 +172,29 @@ function checkImage(image: OcrImage): void {
     throw new AppError("OCR_IMAGE_TOO_SMALL", `The image is ${width}x${height} pixels; OCR needs at least ${MIN_SIDE}x${MIN_SIDE}`, 422, { width, height });
 }
 
-function toLine(region: TextRegion, read: LineRead, image: OcrImage): OcrLine {
-  const clip = (v: number, max: number) => Math.round(Math.min(max, Math.max(0, v)));
+/** The image inside a margin of `pad` pixels, coloured like the mean of the image's outer border. */
+async function withMargin(image: OcrImage, pad: number): Promise<OcrImage> {
+  const { data, width, height } = image;
+  const sum = [0, 0, 0];
+  let n = 0;
+  const add = (x: number, y: number) => {
+    const p = (y * width + x) * 3;
+    for (let c = 0; c < 3; c++) sum[c]! += data[p + c]!;
+    n++;
+  };
+  for (let x = 0; x < width; x++) (add(x, 0), add(x, height - 1));
+  for (let y = 1; y < height - 1; y++) (add(0, y), add(width - 1, y));
+  const [r, g, b] = sum.map((v) => Math.round(v / n)) as [number, number, number];
+  const out = await sharp(data, { raw: { width, height, channels: 3 } })
+    .extend({ top: pad, bottom: pad, left: pad, right: pad, background: { r, g, b } })
+    .raw()
+    .toBuffer();
+  return { data: out, width: width + 2 * pad, height: height + 2 * pad, channels: 3 };
+}
+
+/** A read region as a line of the original image (the detector saw it inside a margin of `pad`). */
+function toLine(region: TextRegion, read: LineRead, image: OcrImage, pad: number): OcrLine {
+  const clip = (v: number, max: number) => Math.round(Math.min(max, Math.max(0, v - pad)));
   const polygon = region.polygon.map(([x, y]): [number, number] => [clip(x, image.width), clip(y, image.height)]);
   const xs = polygon.map((p) => p[0]);
   const ys = polygon.map((p) => p[1]);

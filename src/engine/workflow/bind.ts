@@ -40,6 +40,16 @@ export function bindStep(declared: DeclaredStep, scope: StepScope): CompiledStep
     const field = [name, ...(spec.aliases ?? [])].find((f) => declared.raw[f] !== undefined);
     const path = `${declared.path}.${field ?? name}`;
     const raw = field === undefined ? undefined : declared.raw[field];
+    if (spec.gates) {
+      // Checked and linked by the compiler (flow control); kept as the list of step names.
+      if (raw === undefined && spec.required) {
+        scope.fail(path, `required field '${name}' is missing`);
+        ok = false;
+      }
+      const names = Array.isArray(raw) ? raw.map((r) => String(r).replace(/^\$steps\./, "")) : [];
+      inputs.push({ name, spec, value: { type: "static", value: names }, path });
+      continue;
+    }
     if (raw === undefined) {
       if (spec.required) {
         scope.fail(path, `required field '${name}' is missing`);
@@ -69,6 +79,7 @@ export function bindStep(declared: DeclaredStep, scope: StepScope): CompiledStep
     inputs,
     ...dims,
     dependsOn: [...declared.dependsOn],
+    gatedBy: [...declared.gatedBy],
     outputKinds,
     path: declared.path,
   };
@@ -110,7 +121,9 @@ function bindValue(raw: unknown, spec: InputSpec, path: string, scope: StepScope
     scope.fail(path, problem);
     return undefined;
   }
-  return { type: "static", value: raw };
+  const issues = spec.check?.(raw, path) ?? [];
+  for (const issue of issues) scope.fail(issue.path, issue.message);
+  return issues.length ? undefined : { type: "static", value: raw };
 }
 
 function resolveSelector(selector: Selector, path: string, scope: StepScope): Source | undefined {
@@ -153,11 +166,12 @@ function dimensionality(declared: DeclaredStep, block: Block, sources: { input: 
   if (dim?.offset === -1) {
     const collapsed = sources.filter((s) => s.input === dim.collapses);
     const ref = collapsed[0]?.source;
-    if (!ref || ref.depth < 1) {
-      scope.fail(`${declared.path}.${dim.collapses}`, `'${dim.collapses}' must come from a step that produces a list per image (crops, slices)`);
+    if (!ref) {
+      scope.fail(`${declared.path}.${dim.collapses}`, `'${dim.collapses}' must be a selector`);
       return undefined;
     }
-    runDepth = ref.depth - 1;
+    // Per-image data collapses over the run's images: here, one image, so a list of one.
+    runDepth = Math.max(0, ref.depth - 1);
     deepest = ref.lineage;
   } else {
     runDepth = Math.max(0, ...sources.map((s) => s.source.depth));

@@ -43,6 +43,7 @@ export async function compileWorkflow(definition: unknown, opts: CompileOptions)
   const rawSteps = definition.steps as unknown[];
   if (rawSteps.length > MAX_STEPS) fail("$.steps", `has ${rawSteps.length} steps; at most ${MAX_STEPS} are allowed`);
   const declared = declareSteps(rawSteps, scope);
+  linkGates(declared, fail);
   const order = executionOrder(declared, fail);
   const steps: CompiledStep[] = [];
   if (order) {
@@ -51,6 +52,7 @@ export async function compileWorkflow(definition: unknown, opts: CompileOptions)
       if (step) steps.push(step);
     }
   }
+  checkGateLevels(steps, scope);
   const outputs = compileOutputs(definition.outputs as unknown[], scope);
   const modelIds = await checkModels(steps, opts, fail);
   if (errors.length) return done();
@@ -105,6 +107,8 @@ export interface DeclaredStep {
   path: string;
   block: Block | undefined;
   dependsOn: Set<string>;
+  /** Flow-control steps that decide whether this one runs. */
+  gatedBy: Set<string>;
 }
 
 function declareSteps(rawSteps: unknown[], scope: StepScope): Map<string, DeclaredStep> {
@@ -120,9 +124,51 @@ function declareSteps(rawSteps: unknown[], scope: StepScope): Map<string, Declar
     if (!block) scope.fail(`${path}.type`, `unknown block type '${raw.type}'. Supported: ${supportedTypes(scope.blocks).join(", ")}`);
     const dependsOn = new Set<string>();
     collectStepRefs(raw, dependsOn);
-    declared.set(raw.name, { name: raw.name, type: raw.type, raw, path, block, dependsOn });
+    declared.set(raw.name, { name: raw.name, type: raw.type, raw, path, block, dependsOn, gatedBy: new Set() });
   });
   return declared;
+}
+
+const STEP_REF = /^\$steps\.([A-Za-z_][\w-]*)$/;
+
+/**
+ * Flow control: a step listed in a controller's gates field (e.g. continue_if's `next_steps`) runs after the
+ * controller, and only where it lets it.
+ */
+function linkGates(declared: Map<string, DeclaredStep>, fail: (p: string, m: string) => void): void {
+  for (const controller of declared.values()) {
+    const gateInputs = Object.entries(controller.block?.manifest.inputs ?? {}).filter(([, spec]) => spec.gates);
+    for (const [field] of gateInputs) {
+      const value = controller.raw[field];
+      if (value === undefined) continue;
+      const path = `${controller.path}.${field}`;
+      if (!Array.isArray(value)) {
+        fail(path, "must be a list of steps ($steps.<name>)");
+        continue;
+      }
+      value.forEach((ref, i) => {
+        const name = typeof ref === "string" ? STEP_REF.exec(ref)?.[1] : undefined;
+        const target = name ? declared.get(name) : undefined;
+        if (!name) fail(`${path}[${i}]`, `${JSON.stringify(ref)} is not a step selector ($steps.<name>)`);
+        else if (!target) fail(`${path}[${i}]`, `names an unknown step '${name}'`);
+        else if (target === controller) fail(`${path}[${i}]`, "a step cannot gate itself");
+        else {
+          target.dependsOn.add(controller.name);
+          target.gatedBy.add(controller.name);
+        }
+      });
+    }
+  }
+}
+
+/** A gated step must run at the controller's level or deeper (one decision per crop cannot stop a whole image). */
+function checkGateLevels(steps: CompiledStep[], scope: StepScope): void {
+  for (const step of steps)
+    for (const name of step.gatedBy) {
+      const controller = scope.steps.get(name);
+      if (controller && step.depth < controller.depth)
+        scope.fail(step.path, `step '${step.name}' runs once per image but '${name}' decides per crop; gate steps at the same level`);
+    }
 }
 
 export function findBlock(blocks: readonly Block[], type: string): Block | undefined {

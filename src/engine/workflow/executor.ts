@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { AppError, isAppError } from "../../core/errors.ts";
-import type { BlockContext, StepInputs, StepOutputs } from "../blocks/types.ts";
+import { CONTINUE, type BlockContext, type StepInputs, type StepOutputs } from "../blocks/types.ts";
 import type { WorkflowImage } from "../image/workflow-image.ts";
 import type { ModelRuntime } from "../models/runtime.ts";
 import type { ModelResolver, ResolvedModel } from "../models/types.ts";
@@ -52,6 +52,8 @@ export async function runWorkflow(wf: CompiledWorkflow, image: WorkflowImage, pa
 
 class WorkflowRun {
   private readonly values = new Map<string, Record<string, Nested>>();
+  /** Decisions of flow-control steps, nested at their level. */
+  private readonly decisions = new Map<string, { depth: number; value: Nested }>();
   private readonly models = new Map<string, Promise<ResolvedModel>>();
 
   constructor(
@@ -65,6 +67,7 @@ class WorkflowRun {
     const paths = this.indexPaths(step);
     const runnable: { path: IndexPath; inputs: StepInputs }[] = [];
     for (const path of paths) {
+      if (!this.allowed(step, path)) continue;
       const inputs = this.inputsAt(step, path);
       if (inputs) runnable.push({ path, inputs });
     }
@@ -78,7 +81,8 @@ class WorkflowRun {
       throw stepError(step, e);
     }
     const stored: Record<string, Nested> = {};
-    for (const output of Object.keys(step.block.manifest.outputs)) {
+    const keys = [...Object.keys(step.block.manifest.outputs), ...(step.block.manifest.flowControl ? [CONTINUE] : [])];
+    for (const output of keys) {
       if (step.depth === 0) {
         stored[output] = results[0]?.[output];
         continue;
@@ -88,6 +92,15 @@ class WorkflowRun {
       stored[output] = nested;
     }
     this.values.set(step.name, stored);
+    if (step.block.manifest.flowControl) this.decisions.set(step.name, { depth: step.depth, value: stored[CONTINUE] });
+  }
+
+  /** False where a flow-control step gating this one said stop (or did not run there). */
+  private allowed(step: CompiledStep, path: IndexPath): boolean {
+    return step.gatedBy.every((name) => {
+      const d = this.decisions.get(name);
+      return d !== undefined && getAt(d.value, path.slice(0, d.depth)) === true;
+    });
   }
 
   /** The value a selector points at, as a whole (nested to `depth`). */
@@ -112,8 +125,11 @@ class WorkflowRun {
   /** The step's inputs at one index; undefined when a data input has nothing there (the step is skipped). */
   private inputsAt(step: CompiledStep, path: IndexPath): StepInputs | undefined {
     const inputs: StepInputs = {};
+    const dim = step.block.manifest.dimensionality;
     for (const input of step.inputs) {
-      const value = this.evaluate(input.value, path);
+      let value = this.evaluate(input.value, path);
+      // A collapsing step given per-image data (no deeper level) gets the one image's value as a list.
+      if (dim?.offset === -1 && input.name === dim.collapses && input.value.type === "selector" && input.value.depth === step.depth) value = [value];
       if (input.spec.batch && (value === undefined || value === null)) return undefined;
       inputs[input.name] = value;
     }

@@ -45,8 +45,10 @@ export interface CompiledStep {
   depth: number;
   /** Level of its outputs: depth + 1 for crops and slices. */
   outputDepth: number;
-  /** Steps whose outputs it reads. */
+  /** Steps whose outputs it reads, and the flow-control steps that gate it. */
   dependsOn: string[];
+  /** Flow-control steps deciding whether it runs (at each index of their level). */
+  gatedBy: string[];
   /** For each dimension level of its outputs, the step that introduced it (crops of which step, ...). */
   lineage: string[];
   /** Kinds of each output (resolved for outputs that take the kind of an input). */

@@ -18,7 +18,7 @@ export const detectionsStitchV1: Block = {
       overlap_filtering_strategy: enumInput(["none", "nms", "nmm"], "nms"),
       iou_threshold: floatInput(0.3),
     },
-    outputs: { predictions: { kinds: ["object_detection_prediction", "instance_segmentation_prediction"], sameKindAs: "predictions" } },
+    outputs: { predictions: { kinds: ["object_detection_prediction", "instance_segmentation_prediction"] } },
     dimensionality: { offset: -1, collapses: "predictions" },
   },
   async run(inputs) {
