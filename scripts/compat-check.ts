@@ -2,7 +2,10 @@
  * Compatibility report: how many workflow definitions written for the reference the engine accepts, and
  * how many of those it can run.
  *
- *   bun scripts/compat-check.ts --definitions DIR --models-dir DIR [--image FILE]... [--json FILE]
+ *   bun scripts/compat-check.ts --definitions DIR --models-dir DIR [--image FILE]... [--param NAME=JSON]... [--json FILE]
+ *
+ * `--param model_id="yolov8n-640"` gives a value to every definition that declares that parameter (as a
+ * caller does at run time; definitions that leave it without a default need it).
  *
  * For every `*.json` file in DIR (sorted by name) it
  *   1. compiles the definition with `compileDefinition` against a models folder (`directoryResolver`:
@@ -23,7 +26,7 @@ import { basename, join, resolve } from "node:path";
 import { compileDefinition, Engine } from "../src/engine/engine.ts";
 import { directoryResolver } from "../src/engine/models/resolvers.ts";
 
-const USAGE = "usage: bun scripts/compat-check.ts --definitions DIR --models-dir DIR [--image FILE]... [--json FILE]";
+const USAGE = "usage: bun scripts/compat-check.ts --definitions DIR --models-dir DIR [--image FILE]... [--param NAME=JSON]... [--json FILE]";
 /** A run that takes longer than this is reported as failed (a hung model load should not stall the report). */
 const RUN_TIMEOUT_MS = 120_000;
 /** Characters of an error message shown on a report line. */
@@ -33,6 +36,7 @@ interface Args {
   definitions: string;
   modelsDir: string;
   images: string[];
+  params: Record<string, unknown>;
   json?: string;
 }
 
@@ -49,16 +53,25 @@ interface Result {
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const args: Partial<Args> & { images: string[] } = { images: [] };
+  const args: Partial<Args> & { images: string[]; params: Record<string, unknown> } = { images: [], params: {} };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? "";
     const value = argv[i + 1];
-    if (!["--definitions", "--models-dir", "--image", "--json"].includes(flag)) return `unknown argument '${flag}'`;
+    if (!["--definitions", "--models-dir", "--image", "--param", "--json"].includes(flag)) return `unknown argument '${flag}'`;
     if (value === undefined || value.startsWith("--")) return `${flag} needs a value`;
     i++;
     if (flag === "--definitions") args.definitions = value;
     else if (flag === "--models-dir") args.modelsDir = value;
     else if (flag === "--image") args.images.push(value);
+    else if (flag === "--param") {
+      const eq = value.indexOf("=");
+      if (eq < 1) return `--param needs NAME=JSON, got '${value}'`;
+      try {
+        args.params[value.slice(0, eq)] = JSON.parse(value.slice(eq + 1));
+      } catch {
+        return `--param ${value.slice(0, eq)}: the value is not JSON`;
+      }
+    }
     else args.json = value;
   }
   if (!args.definitions) return "--definitions is required";
@@ -107,7 +120,7 @@ function formatLine(r: Result, width: number): string {
  * Compiles the definition in the engine, resolves its parameters from the declared defaults and runs it on
  * every image; stops at the first failure and says at which stage it happened.
  */
-async function runOnImages(engine: Engine, definition: unknown, images: { name: string; bytes: Uint8Array }[]): Promise<Partial<Result>> {
+async function runOnImages(engine: Engine, definition: unknown, images: { name: string; bytes: Uint8Array }[], given: Record<string, unknown>): Promise<Partial<Result>> {
   let wf: Awaited<ReturnType<Engine["compile"]>>;
   let params: Record<string, unknown>;
   try {
@@ -116,7 +129,7 @@ async function runOnImages(engine: Engine, definition: unknown, images: { name: 
     return { ran: false, stage: "compile", error: firstMessage(e) };
   }
   try {
-    params = engine.parameters(wf, {});
+    params = engine.parameters(wf, Object.fromEntries(Object.entries(given).filter(([name]) => name in wf.parameters)));
   } catch (e) {
     return { ran: false, stage: "parameters", error: firstMessage(e) };
   }
@@ -197,8 +210,8 @@ async function main(): Promise<void> {
       continue;
     }
 
-    // 2. Runs on each image, with the definition's defaults as parameters.
-    if (images.length > 0) Object.assign(result, await runOnImages(engine, definition, images));
+    // 2. Runs on each image, with the definition's defaults and the --param values as parameters.
+    if (images.length > 0) Object.assign(result, await runOnImages(engine, definition, images, parsed.params));
     console.log(formatLine(result, width));
   }
 

@@ -195,6 +195,15 @@ describe("bad logic definitions are refused with the JSON path, or fail one imag
     expect(ok.out.predictions.length).toBe(4);
   });
 
+  test("a condition comparing incompatible types fails that image with the step's name", async () => {
+    const cond = {
+      type: "StatementGroup",
+      statements: [{ type: "BinaryStatement", left_operand: { type: "DynamicOperand", operand_name: "dets", operations: [{ type: "DetectionsPropertyExtract", property_name: "class_name" }] }, comparator: { type: "(Number) >" }, right_operand: { type: "StaticOperand", value: 3 } }],
+    };
+    const def = wf([{ type: "roboflow_core/continue_if@v1", name: "gate", condition_statement: cond, evaluation_parameters: { dets: "$steps.det.predictions" }, next_steps: ["$steps.det2"] }, { type: "roboflow_core/roboflow_object_detection_model@v2", name: "det2", images: "$inputs.image", model_id: "yolov8n-320" }], { out: "$steps.det2.predictions" });
+    await expect(run(def, photo("messi5.jpg"))).rejects.toThrow(/Step 'gate'.*\(Number\) >/);
+  });
+
   test("a selector to a step that did not run gives null, not an error", async () => {
     const def = example("conditional-second-stage.json");
     def.steps.push({ type: "roboflow_core/property_definition@v1", name: "n", data: "$steps.accurate.predictions", operations: [{ type: "SequenceLength" }] });

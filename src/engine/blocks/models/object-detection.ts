@@ -3,7 +3,8 @@ import { ACTIVE_LEARNING_INPUTS, boolInput, floatInput, imagesInput, intInput, t
 import { batchedBlock, confidenceModeInputs, confidenceOf, modelOutputs, runGrouped } from "./model-block.ts";
 
 /** `roboflow_object_detection_model` v1-v3: a detector (YOLOv8/YOLO11 or YOLOX) over each image. */
-export const DETECTOR_FAMILIES = ["yolov8", "yolox"] as const;
+// A segmentation model also answers a detection step (its outlines come along), as the reference allows.
+export const DETECTOR_FAMILIES = ["yolov8", "yolox", "yolov8-seg"] as const;
 
 export const detectorInputs = (families: readonly ("yolov8" | "yolov8-seg" | "yolox")[]): Record<string, InputSpec> => ({
   images: imagesInput(),
