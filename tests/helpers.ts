@@ -6,9 +6,7 @@ import { manualClock } from "../src/core/clock.ts";
 import { resolveConfig, type Config } from "../src/core/config.ts";
 import { silentLogger } from "../src/core/log.ts";
 import { createApp } from "../src/server/app.ts";
-import type { ServerContext } from "../src/server/context.ts";
-import { Staging } from "../src/storage/staging.ts";
-import { SqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
+import { createServerContext } from "../src/server/main.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
 
@@ -40,11 +38,9 @@ export function testConfig(overrides: Partial<Record<keyof Config, unknown>> = {
 /** A server context on a real SQLite file in a temp data dir, with a clock the test sets. */
 export function testContext(overrides: Partial<Record<keyof Config, unknown>> = {}) {
   const config = testConfig(overrides);
-  const staging = new Staging(config.dataDir);
-  staging.init();
-  const store = new SqliteStore(staging.dbPath);
   const clock = manualClock();
-  const ctx: ServerContext = { config, store, staging, clock, log: silentLogger };
+  const ctx = createServerContext(config, { clock, log: silentLogger });
+  const { store, staging } = ctx;
   afterAll(() => store.close());
   return { ...ctx, clock, ctx, app: createApp(ctx) };
 }

@@ -1,6 +1,7 @@
 import { cac } from "cac";
 import { toAppError } from "../core/errors.ts";
 import { VERSION } from "../core/version.ts";
+import { registerBatchProcessing } from "./commands/batch-processing.ts";
 import { registerDataStaging } from "./commands/data-staging.ts";
 import { registerDemo } from "./commands/demo.ts";
 import { registerDoctor } from "./commands/doctor.ts";
@@ -11,7 +12,7 @@ import { registerWorkflows } from "./commands/workflows.ts";
 import { makeCliContext, usageError } from "./context.ts";
 
 /** Command groups whose sub-command is the next word: `vbatch data-staging list-batches`. */
-const GROUPS = new Set(["data-staging", "models", "workflows"]);
+const GROUPS = new Set(["data-staging", "models", "workflows", "batch-processing"]);
 
 /**
  * `rf-cloud` is accepted in front of any group so that commands written for the reference work after
@@ -37,6 +38,7 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   registerModels(cli, ctx);
   registerWorkflows(cli, ctx);
   registerInfer(cli, ctx);
+  registerBatchProcessing(cli, ctx);
   cli.help();
   cli.option("-v, --version", "Print the version");
 

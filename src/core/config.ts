@@ -28,6 +28,15 @@ export interface Config {
   sweepIntervalS: number;
   logLevel: "debug" | "info" | "warn" | "error";
   ffmpegPath: string | undefined;
+  webhookSecret: string | undefined;
+  webhookMaxAttempts: number;
+  leaseSeconds: number;
+  maxAttempts: number;
+  maxStalls: number;
+  chunkSize: number;
+  archiveMaxMb: number;
+  costPerGpuHour: number;
+  costPerCpuHour: number;
 }
 
 type Kind = "string" | "int" | "number" | "enum";
@@ -58,9 +67,18 @@ const FIELDS: { [K in keyof Config]: Field } = {
   referenceTimeoutS: { kind: "number", default: 60, min: 0.1, max: 3600, description: "time limit per URL fetch" },
   referenceMaxRedirects: { kind: "int", default: 5, min: 0, max: 20, description: "redirects followed per URL" },
   referenceConcurrency: { kind: "int", default: 8, min: 1, max: 64, description: "URL fetches at once" },
-  sweepIntervalS: { kind: "number", default: 60, min: 0.1, max: 86400, description: "seconds between sweeps" },
+  sweepIntervalS: { kind: "number", default: 5, min: 0.1, max: 86400, description: "seconds between sweeps" },
   logLevel: { kind: "enum", default: "info", values: ["debug", "info", "warn", "error"], description: "log level" },
   ffmpegPath: { kind: "string", default: undefined, description: "ffmpeg executable to use instead of the bundled one" },
+  webhookSecret: { kind: "string", default: undefined, description: "key of the HMAC-SHA256 signature on job notifications" },
+  webhookMaxAttempts: { kind: "int", default: 5, min: 1, max: 20, description: "attempts per job notification before giving up" },
+  leaseSeconds: { kind: "number", default: 30, min: 1, max: 3600, description: "lease on a task; workers renew it every half lease, an expired one is requeued" },
+  maxAttempts: { kind: "int", default: 3, min: 1, max: 100, description: "attempts per task (the first included) before a retryable error fails it for good" },
+  maxStalls: { kind: "int", default: 5, min: 0, max: 100, description: "expired leases a task survives; one more fails it for good" },
+  chunkSize: { kind: "int", default: 256, min: 1, max: 100000, description: "images per processing task, unless the job sets its own" },
+  archiveMaxMb: { kind: "number", default: 1024, min: 1, max: 1048576, description: "largest export archive (MiB); bigger exports are split" },
+  costPerGpuHour: { kind: "number", default: 4, min: 0, max: 1e6, description: "credits per machine-hour on GPU machines" },
+  costPerCpuHour: { kind: "number", default: 1, min: 0, max: 1e6, description: "credits per machine-hour on CPU machines" },
 };
 
 /** VBATCH_DATA_DIR for dataDir, VBATCH_API_KEY for apiKey, ... */

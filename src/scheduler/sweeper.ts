@@ -15,9 +15,10 @@ export interface SweepReport {
 }
 
 /**
- * One pass of housekeeping at time `nowMs`: deletes batches past their expiry (rows and files) and batch
- * folders that have no row (left by a process killed mid-delete). A timer calls it in production; tests
- * call it directly with the time they want.
+ * One pass of housekeeping at time `nowMs`: deletes batches past their expiry (rows and files) — except the
+ * input and output batches of pending and running jobs, kept until the job ends — and batch folders that
+ * have no row (left by a process killed mid-delete). Scheduler.sweep runs it after the jobs' housekeeping;
+ * a timer calls that in production, tests call it directly with the time they want.
  */
 export function sweep(deps: SweepDeps, nowMs: number): SweepReport {
   const report: SweepReport = { expiredBatches: [], orphanDirs: [] };

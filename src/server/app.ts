@@ -5,6 +5,8 @@ import { makeAuthCheck } from "./auth.ts";
 import { batchRoutes } from "./batches/routes.ts";
 import type { ServerContext } from "./context.ts";
 import { renderError } from "./errors.ts";
+import { eventRoutes } from "./events/routes.ts";
+import { jobRoutes } from "./jobs/routes.ts";
 import { modelRoutes } from "./models/routes.ts";
 import { workflowRoutes } from "./workflows/routes.ts";
 import { WEB_ASSETS } from "./web-assets.ts";
@@ -42,6 +44,8 @@ export function createApp(ctx: ServerContext) {
     .use(batchRoutes(ctx))
     .use(modelRoutes(ctx))
     .use(workflowRoutes(ctx))
+    .use(eventRoutes(ctx))
+    .use(jobRoutes(ctx, ctx.scheduler, () => ctx.provider?.() ?? null))
     .get("/", () => asset("/"))
     .get("/assets/*", ({ path }) => asset(path))
     .get("/docs", () => asset("/docs"))

@@ -1,6 +1,8 @@
 import type { Clock } from "../core/clock.ts";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
+import type { EventBus } from "../scheduler/events.ts";
+import type { Scheduler } from "../scheduler/scheduler.ts";
 import type { Staging } from "../storage/staging.ts";
 import type { Store } from "../storage/store.ts";
 
@@ -11,4 +13,9 @@ export interface ServerContext {
   staging: Staging;
   clock: Clock;
   log: Logger;
+  /** The scheduler's events, streamed by `GET /api/v1/events`. */
+  events: EventBus;
+  scheduler: Scheduler;
+  /** Which execution provider the local workers use (CUDA or CPU, and why), once they have started. */
+  provider?: () => string | null;
 }

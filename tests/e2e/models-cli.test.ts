@@ -10,8 +10,8 @@ import { ROOT, shared, tempDir, runCli } from "../helpers.ts";
 const KEY = "e2e-models-key";
 let server: RunningServer;
 
-beforeAll(() => {
-  server = startServer(resolveConfig({ flags: { port: 0, dataDir: tempDir(), apiKey: KEY }, env: {} }), { log: silentLogger });
+beforeAll(async () => {
+  server = await startServer(resolveConfig({ flags: { port: 0, dataDir: tempDir(), apiKey: KEY }, env: {} }), { log: silentLogger, workers: 0 });
 });
 afterAll(() => server.stop());
 

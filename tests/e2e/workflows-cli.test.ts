@@ -8,8 +8,8 @@ import { ROOT, runCli, shared, sharedModelsDir, tempDir } from "../helpers.ts";
 
 const KEY = "e2e-workflows-key";
 let server: RunningServer;
-beforeAll(() => {
-  server = startServer(resolveConfig({ flags: { port: 0, dataDir: tempDir(), apiKey: KEY }, env: {} }), { log: silentLogger });
+beforeAll(async () => {
+  server = await startServer(resolveConfig({ flags: { port: 0, dataDir: tempDir(), apiKey: KEY }, env: {} }), { log: silentLogger, workers: 0 });
 });
 afterAll(() => server.stop());
 

@@ -17,7 +17,7 @@ export function registerDemo(cli: CAC, ctx: CliContext): void {
     .option("--no-wait", "Stop after staging instead of serving until Ctrl-C")
     .action(async (o) => {
       const config = ctx.config(o);
-      const server = startServer(config);
+      const server = await startServer(config);
       try {
         const samples = await writeSampleImages(join(server.ctx.staging.root, "demo-samples"), Number(o.images ?? 24));
         const client = new ApiClient(server.url, config.apiKey);

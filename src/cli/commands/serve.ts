@@ -23,7 +23,7 @@ export function serverOptions(command: ReturnType<CAC["command"]>) {
 
 export function registerServe(cli: CAC, ctx: CliContext): void {
   serverOptions(cli.command("serve", "Run the server: HTTP API, web UI, scheduler and local workers")).action(async (o) => {
-    const server = startServer(ctx.config(o));
+    const server = await startServer(ctx.config(o));
     process.stdout.write(`vbatch is serving on ${server.url} (UI at ${server.url}/, API docs at ${server.url}/docs)\n`);
     const sig = await untilSignal();
     server.ctx.log.info(`stopping on ${sig}`);

@@ -20,6 +20,10 @@ export interface RunRequest {
   params: Record<string, unknown>;
   /** Folder for the image outputs of this image (JPEG files); image outputs are dropped when absent. */
   imageDir?: string;
+  /** Only these image outputs are saved (all when absent or empty). */
+  imageOutputs?: string[];
+  /** Put in front of the saved files' names in the results (e.g. the input's name). */
+  imagePrefix?: string;
 }
 
 export type ToWorker =

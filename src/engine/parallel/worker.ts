@@ -47,7 +47,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     const images: string[] = [];
     const outputs = await serializeOutputs(compiled, raw, {
       image: async (img, output, path) => {
-        if (!msg.imageDir) return null;
+        if (!msg.imageDir || (msg.imageOutputs?.length && !msg.imageOutputs.includes(output))) return null;
         const rel = path.length ? `${output}/${path.join("/")}.jpg` : `${output}.jpg`;
         const file = join(msg.imageDir, rel);
         mkdirSync(dirname(file), { recursive: true });
@@ -55,7 +55,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
         await Bun.write(temp, await img.toJpeg(90));
         renameSync(temp, file);
         images.push(rel);
-        return { type: "image", file: rel, width: img.width, height: img.height };
+        return { type: "image", file: `${msg.imagePrefix ?? ""}${rel}`, width: img.width, height: img.height };
       },
     });
     post({ type: "result", id: msg.id, outputs, images, ms: performance.now() - started });

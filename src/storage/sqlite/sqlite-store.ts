@@ -1,7 +1,14 @@
 import { Database } from "bun:sqlite";
 import { AppError } from "../../core/errors.ts";
 import { MIGRATIONS, type Migration } from "../migrations/index.ts";
+import { ACTIVE_JOB_STATES, sqlList } from "../../scheduler/states.ts";
+import type { JobOptions, JobRecord, JobState, Stage, TaskRecord, TaskState } from "../../scheduler/types.ts";
+import type * as S from "../store.ts";
 import type { BatchFileRecord, BatchRecord, ModelRecord, NewBatch, Page, PartRecord, Store, WorkflowRecord } from "../store.ts";
+import * as logs from "./job-log-rows.ts";
+import * as jobs from "./job-rows.ts";
+import * as leases from "./lease-rows.ts";
+import * as tasks from "./task-rows.ts";
 import * as workflows from "./workflow-rows.ts";
 import { decodeCursor, page } from "./paging.ts";
 
@@ -44,6 +51,10 @@ interface ModelRow {
 
 const BATCH_SELECT = `SELECT b.*, COALESCE(SUM(p.file_count), 0) AS file_count, COALESCE(SUM(p.total_bytes), 0) AS total_bytes
   FROM batches b LEFT JOIN batch_parts p ON p.batch_id = b.id`;
+
+/** A batch a pending or running job reads (its input) or writes (`<job>-processing`, `<job>-export`). */
+const BATCH_IN_USE = `SELECT 1 FROM jobs j WHERE j.state IN ${sqlList(ACTIVE_JOB_STATES)}
+  AND b.id IN (j.input_batch_id, j.job_id || '-processing', j.job_id || '-export')`;
 
 const toBatch = (r: BatchRow): BatchRecord => ({
   id: r.id,
@@ -214,7 +225,7 @@ export class SqliteStore implements Store {
   listExpiredBatches(nowMs: number, limit: number): BatchRecord[] {
     return this.db
       .query<BatchRow, [number, number]>(
-        `${BATCH_SELECT} WHERE b.expires_at_ms <= ? GROUP BY b.id ORDER BY b.expires_at_ms LIMIT ?`,
+        `${BATCH_SELECT} WHERE b.expires_at_ms <= ? AND NOT EXISTS (${BATCH_IN_USE}) GROUP BY b.id ORDER BY b.expires_at_ms LIMIT ?`,
       )
       .all(nowMs, limit)
       .map(toBatch);
@@ -270,6 +281,47 @@ export class SqliteStore implements Store {
 
   deleteWorkflow(workflowId: string): boolean {
     return workflows.deleteWorkflow(this.db, workflowId);
+  }
+
+  listBatchFileNames(batchId: string, part: string): string[] {
+    const rows = this.db.query<{ name: string }, [string, string]>("SELECT name FROM batch_files WHERE batch_id = ? AND part_name = ? ORDER BY name").all(batchId, part);
+    return rows.map((r) => r.name);
+  }
+
+  createJob(job: JobRecord, jobTasks: TaskRecord[], batches: NewBatch[]): void {
+    this.write(() => {
+      jobs.insertJob(this.db, job);
+      tasks.insertTasks(this.db, jobTasks);
+      for (const b of batches) this.createBatch(b);
+    });
+  }
+
+  getJob = (jobId: string) => jobs.getJob(this.db, jobId);
+  listJobs = (opts: { pageSize: number; cursor?: string; state?: JobState }) => jobs.listJobs(this.db, opts);
+  getTask = (taskId: string) => tasks.getTask(this.db, taskId);
+  listTasks = (jobId: string, opts: { stage: Stage; state?: TaskState; pageSize: number; cursor?: string }) => tasks.listTasks(this.db, jobId, opts);
+  listTaskErrors = (jobId: string, limit: number) => tasks.listTaskErrors(this.db, jobId, limit);
+  claimTasks = (req: S.ClaimRequest) => this.write(() => leases.claimTasks(this.db, req));
+  heartbeatLeases = (owner: string, held: S.LeaseProgress[], expiresAtMs: number) => this.write(() => leases.heartbeatLeases(this.db, owner, held, expiresAtMs));
+  completeTask = (c: S.TaskCompletion) => this.write(() => leases.completeTask(this.db, c, (files) => this.putBatchFiles(files)));
+  failTask = (f: S.TaskFailureInput) => this.write(() => leases.failTask(this.db, f));
+  requeueExpired = (nowMs: number, maxStalls: number, leaseMs: number) => this.write(() => leases.requeueExpired(this.db, nowMs, maxStalls, leaseMs));
+  advanceJobs = (nowMs: number, jobId?: string) => this.write(() => jobs.advanceJobs(this.db, nowMs, jobId));
+  abortJob = (jobId: string, reason: string, nowMs: number) => this.write(() => jobs.abortJob(this.db, jobId, reason, nowMs));
+  restartJob = (jobId: string, options: JobOptions, nowMs: number) =>
+    this.write(() => {
+      jobs.restartJob(this.db, jobId, options, nowMs);
+      return tasks.requeueUnfinished(this.db, jobId, options.machineType, nowMs);
+    });
+  listJobsOverRuntime = (nowMs: number) => jobs.listJobsOverRuntime(this.db, nowMs);
+  jobProgress = (jobId: string, nowMs: number) => jobs.jobProgress(this.db, jobId, nowMs);
+  addJobLog = (log: S.NewJobLog) => logs.addJobLog(this.db, log);
+  listJobLogs = (jobId: string, opts: { minSeverity: S.LogSeverity; pageSize: number; cursor?: string }) => logs.listJobLogs(this.db, jobId, opts);
+  failuresByCause = (jobId: string) => logs.failuresByCause(this.db, jobId);
+
+  /** One write transaction, taking the write lock at once (a lease must not be decided on a stale read). */
+  private write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
   }
 
   close(): void {
