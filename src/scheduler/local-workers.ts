@@ -125,7 +125,7 @@ class WorkerLoop {
   }
 
   crash(): void {
-    void this.pool.close();
+    this.pool.crashForTest();
   }
 
   private idle(ms: number): Promise<void> {

@@ -7,6 +7,7 @@ import type { ServerContext } from "./context.ts";
 import { renderError } from "./errors.ts";
 import { eventRoutes } from "./events/routes.ts";
 import { jobRoutes } from "./jobs/routes.ts";
+import { metricsRoutes } from "./metrics/routes.ts";
 import { modelRoutes } from "./models/routes.ts";
 import { workflowRoutes } from "./workflows/routes.ts";
 import { WEB_ASSETS } from "./web-assets.ts";
@@ -46,6 +47,7 @@ export function createApp(ctx: ServerContext) {
     .use(workflowRoutes(ctx))
     .use(eventRoutes(ctx))
     .use(jobRoutes(ctx, ctx.scheduler, () => ctx.provider?.() ?? null))
+    .use(metricsRoutes(ctx, () => ctx.localWorkers?.() ?? 0))
     .get("/", () => asset("/"))
     .get("/assets/*", ({ path }) => asset(path))
     .get("/docs", () => asset("/docs"))

@@ -18,4 +18,6 @@ export interface ServerContext {
   scheduler: Scheduler;
   /** Which execution provider the local workers use (CUDA or CPU, and why), once they have started. */
   provider?: () => string | null;
+  /** How many local workers run. */
+  localWorkers?: () => number;
 }

@@ -61,6 +61,7 @@ export async function startServer(config: Readonly<Config>, opts: { clock?: Cloc
         )
       : undefined;
   ctx.provider = () => provider;
+  ctx.localWorkers = () => (workers ? count : 0);
   const app = createApp(ctx);
   const server = Bun.serve({
     hostname: config.host,

@@ -174,6 +174,16 @@ export interface JobProgress {
   gpuMachineMs: number;
 }
 
+/** Totals for monitoring (`/metrics`). */
+export interface StoreMetrics {
+  tasksByState: Record<string, number>;
+  jobsByState: Record<string, number>;
+  /** Processing items done and failed, and machine time, by job type (images, videos). */
+  items: { type: string; done: number; failed: number; ms: number }[];
+  /** Queued tasks that may be leased now. */
+  queueDepth: number;
+}
+
 export interface Store {
   /** Throws AppError BATCH_EXISTS when the id is taken. */
   createBatch(batch: NewBatch): BatchRecord;
@@ -239,5 +249,6 @@ export interface Store {
   listJobLogs(jobId: string, opts: { minSeverity: LogSeverity; pageSize: number; cursor?: string }): Page<JobLogRecord>;
   /** Per-image failures of a job grouped by error code, most frequent first. */
   failuresByCause(jobId: string): FailureCause[];
+  metrics(nowMs: number): StoreMetrics;
   close(): void;
 }

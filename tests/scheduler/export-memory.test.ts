@@ -11,11 +11,19 @@ const FILES = 10;
 const MB = 2 ** 20;
 
 function row(i: number): Record<string, unknown> {
-  const box = (k: number) => ({ x: 100 + k, y: 80, width: 40, height: 30, confidence: 0.87, class_id: k, class: `c${k}`, detection_id: `${i}-${k}`, parent_id: "image" });
+  const box = (k: number) => ({
+    x: 100 + k, y: 80, width: 40, height: 30, confidence: 0.87, class_id: k, class: `c${k}`, detection_id: `${i}-${k}`, parent_id: "image",
+  });
   return {
     image: `img-${String(i).padStart(6, "0")}.jpg`,
     dets: { image: { width: 640, height: 480 }, predictions: [box(0), box(1)] },
-    cls: { image: { width: 640, height: 480 }, predictions: [{ class: "cat", class_id: 0, confidence: 0.9 }], top: "cat", confidence: 0.9, prediction_type: "classification" },
+    cls: {
+      image: { width: 640, height: 480 },
+      predictions: [{ class: "cat", class_id: 0, confidence: 0.9 }],
+      top: "cat",
+      confidence: 0.9,
+      prediction_type: "classification",
+    },
   };
 }
 
@@ -95,7 +103,10 @@ describe("100,000 rows", () => {
   }
 
   test("the whole export, 100,000 label files included, stays bounded too", async () => {
-    const input = { jobId: "big", format: "jsonl", archiveFormat: "tar.gz", archiveMaxBytes: 1 << 30, resultFiles: files.jsonl, errorFiles: [], imageFiles: [], manifest: {}, workDir: tempDir() };
+    const input = {
+      jobId: "big", format: "jsonl", archiveFormat: "tar.gz", archiveMaxBytes: 1 << 30,
+      resultFiles: files.jsonl, errorFiles: [], imageFiles: [], manifest: {}, workDir: tempDir(),
+    };
     const { growthMb, seconds, result } = inChild(`import { runExport } from "./src/scheduler/export/index.ts";`, "return runExport(input);", input);
     console.log(`export of 100k rows: ${seconds.toFixed(1)} s, peak RSS growth ${growthMb.toFixed(0)} MB`);
     const out = result as ExportOutput;

@@ -19,7 +19,14 @@ const dets = (width: number, height: number, boxes: Box[]) => ({
     ...(b.points ? { points: b.points.map(([x, y]) => ({ x, y })) } : {}),
   })),
 });
-const cls = (top: string) => ({ image: { width: 10, height: 10 }, predictions: [{ class: top, class_id: 0, confidence: 0.8 }], top, confidence: 0.8, parent_id: "image", prediction_type: "classification" });
+const cls = (top: string) => ({
+  image: { width: 10, height: 10 },
+  predictions: [{ class: top, class_id: 0, confidence: 0.8 }],
+  top,
+  confidence: 0.8,
+  parent_id: "image",
+  prediction_type: "classification",
+});
 
 const PERSON: Box = { x: 50.5, y: 40, w: 21, h: 30.25, cls: "person", id: 0 };
 const CAR: Box = { x: 150, y: 50, w: 100, h: 100, cls: "car", id: 2, points: [[100, 0], [200, 0], [200, 100], [100, 100]] };
@@ -28,7 +35,14 @@ const DOG: Box = { x: 10, y: 10, w: 4, h: 6, cls: "dog", id: 16 };
 /** Two tasks' rows: detections (incl. an image with none), a classification, crop-level lists, an image output, a scalar. */
 const TASK_ROWS = [
   [
-    { image: "a.jpg", dets: dets(200, 100, [PERSON, CAR]), cls: cls("cat"), crops: [cls("x"), cls("y")], vis: { type: "image", file: "a.jpg/vis.jpg", width: 200, height: 100 }, note: 'say "hi", then\nbye' },
+    {
+      image: "a.jpg",
+      dets: dets(200, 100, [PERSON, CAR]),
+      cls: cls("cat"),
+      crops: [cls("x"), cls("y")],
+      vis: { type: "image", file: "a.jpg/vis.jpg", width: 200, height: 100 },
+      note: 'say "hi", then\nbye',
+    },
     { image: "b.png", dets: dets(64, 32, []), cls: cls("dog"), crops: [], vis: null, note: "" },
   ],
   [
@@ -150,7 +164,9 @@ describe("runExport", () => {
       tasks: 3, images: 4, rows: 4, failed: 3, failuresByCode: { DECODE_FAILED: 2, TIMEOUT: 1 }, detections: { dets: 4 }, imageOutputs: 1,
     });
     expect(manifest.notExported).toEqual([{ output: "crops", reason: expect.stringContaining("crop-level") }]);
-    expect(manifest.detectionOutputs).toEqual([{ output: "dets", coco: "coco.json", labels: "labels/", classes: "classes.txt", images: 4, detections: 4, categories: 3 }]);
+    expect(manifest.detectionOutputs).toEqual([
+      { output: "dets", coco: "coco.json", labels: "labels/", classes: "classes.txt", images: 4, detections: 4, categories: 3 },
+    ]);
     const archive = readFileSync(out.files[0]!.path);
     const listed = [...all.keys()].filter((n) => !n.startsWith("labels/"));
     expect(manifest.archives).toEqual([
@@ -187,7 +203,9 @@ describe("runExport", () => {
     expect(out.counts.detectionOutputs).toEqual(["dets", "plates"]);
     expect(out.counts.detections).toBe(4);
     const all = unpackAll(out);
-    expect([...all.keys()].filter((n) => n.startsWith("labels"))).toEqual(["labels/cam/one.txt", "labels/two.txt", "labels-plates/cam/one.txt", "labels-plates/cam/one-2.txt"]);
+    expect([...all.keys()].filter((n) => n.startsWith("labels"))).toEqual([
+      "labels/cam/one.txt", "labels/two.txt", "labels-plates/cam/one.txt", "labels-plates/cam/one-2.txt",
+    ]);
     expect(text(all, "labels-plates/cam/one-2.txt")).toBe("0 0.300000 0.500000 0.100000 0.100000\n");
     expect(text(all, "labels/two.txt")).toBe("16 0.100000 0.100000 0.040000 0.060000\n");
     expect(text(all, "classes-plates.txt")).toBe("plate\n");

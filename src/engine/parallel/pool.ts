@@ -37,6 +37,7 @@ export class EnginePool {
   private readonly pending = new Map<number, Pending>();
   private readonly queue: { req: RunRequest; resolve: Pending["resolve"]; reject: Pending["reject"] }[] = [];
   private nextId = 1;
+  private closed = false;
   provider: { selected: "cuda" | "cpu"; reason: string } | undefined;
 
   private constructor(private readonly inFlight: number) {}
@@ -60,16 +61,31 @@ export class EnginePool {
 
   /** Runs one image; rejects with the image's error (decode, model, step) as an AppError. */
   run(req: RunRequest): Promise<RunResult> {
+    if (this.closed) return Promise.reject(new AppError("POOL_CLOSED", "The engine pool was closed", 503));
     return new Promise((resolve, reject) => {
       this.queue.push({ req, resolve, reject });
       this.dispatch();
     });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the workers. Images queued here are refused at once; those already in a worker are let finish
+   * first (up to `waitMs`), because terminating a thread inside an onnxruntime call brings the whole
+   * process down.
+   */
+  async close(waitMs = 10_000): Promise<void> {
+    this.closed = true;
+    for (const q of this.queue.splice(0)) q.reject(new AppError("POOL_CLOSED", "The engine pool was closed", 503));
+    const end = Date.now() + waitMs;
+    while (this.pending.size > 0 && Date.now() < end) await Bun.sleep(20);
     for (const s of this.slots) s.worker.terminate();
     for (const p of this.pending.values()) p.reject(new AppError("POOL_CLOSED", "The engine pool was closed", 503));
     this.pending.clear();
+  }
+
+  /** A test hook: every worker throws from its event loop (between images), as an engine bug would. */
+  crashForTest(): void {
+    for (const s of this.slots) s.worker.postMessage({ type: "crash" } satisfies ToWorker);
   }
 
   private spawn(init: ToWorker): Promise<void> {
@@ -88,6 +104,8 @@ export class EnginePool {
       };
       worker.onerror = (event) => {
         slot.dead = true;
+        // Not inside an onnxruntime call (the error came from its event loop), so it can be stopped safely.
+        worker.terminate();
         const err = new AppError("WORKER_CRASHED", `An engine worker stopped: ${event.message}`, 500);
         fail(err);
         for (const [id, p] of this.pending) if (p.slot === slot) (this.pending.delete(id), p.reject(err));

@@ -28,6 +28,8 @@ export interface RunRequest {
 
 export type ToWorker =
   | WorkerInit
+  /** A test hook: the worker throws from its event loop, as an engine bug would. */
+  | { type: "crash" }
   | ({ type: "run"; id: number; includeDefinition: boolean } & Omit<RunRequest, "definition"> & { definition?: unknown });
 
 export interface RunResult {

@@ -32,6 +32,12 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     post({ type: "ready", provider: { selected: report.selected, reason: report.reason } });
     return;
   }
+  if (msg.type === "crash") {
+    setTimeout(() => {
+      throw new Error("engine worker crashed (test hook)");
+    });
+    return;
+  }
   const started = performance.now();
   try {
     models = { ...models, ...msg.models };

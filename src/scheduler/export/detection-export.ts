@@ -70,7 +70,11 @@ export class DetectionExport {
   ) {}
 
   static open(dir: string, key: number, output: string, cost: EntryCost): DetectionExport {
-    const paths = { images: join(dir, `det-${key}-images.part`), annotations: join(dir, `det-${key}-annotations.part`), labels: join(dir, `det-${key}-labels.jsonl`) };
+    const paths = {
+      images: join(dir, `det-${key}-images.part`),
+      annotations: join(dir, `det-${key}-annotations.part`),
+      labels: join(dir, `det-${key}-labels.jsonl`),
+    };
     const out = { images: new FileWriter(paths.images), annotations: new FileWriter(paths.annotations), labels: new FileWriter(paths.labels) };
     return new DetectionExport(output, paths, out, cost, `labels-${safeFileName(output)}/`);
   }

@@ -150,7 +150,13 @@ async function writeManifest(input: ExportInput, parts: Parts, archives: Archive
       categories: d.categories,
     })),
     notExported: parts.notExported,
-    archives: archives.map((a) => ({ name: a.name, bytes: a.bytes, sha256: a.sha256, files: a.files, ...(Object.keys(a.folders).length ? { folders: a.folders } : {}) })),
+    archives: archives.map((a) => ({
+      name: a.name,
+      bytes: a.bytes,
+      sha256: a.sha256,
+      files: a.files,
+      ...(Object.keys(a.folders).length ? { folders: a.folders } : {}),
+    })),
   };
   const path = join(input.workDir, "manifest.json");
   const temp = `${path}.${randomBytes(6).toString("hex")}.partial`;

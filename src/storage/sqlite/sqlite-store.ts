@@ -4,12 +4,13 @@ import { MIGRATIONS, type Migration } from "../migrations/index.ts";
 import { ACTIVE_JOB_STATES, sqlList } from "../../scheduler/states.ts";
 import type { JobOptions, JobRecord, JobState, Stage, TaskRecord, TaskState } from "../../scheduler/types.ts";
 import type * as S from "../store.ts";
-import type { BatchFileRecord, BatchRecord, ModelRecord, NewBatch, Page, PartRecord, Store, WorkflowRecord } from "../store.ts";
+import type { BatchFileRecord, BatchRecord, ModelRecord, NewBatch, Page, PartRecord, Store, WorkflowRecord, StoreMetrics } from "../store.ts";
 import * as logs from "./job-log-rows.ts";
 import * as jobs from "./job-rows.ts";
 import * as leases from "./lease-rows.ts";
 import * as tasks from "./task-rows.ts";
 import * as workflows from "./workflow-rows.ts";
+import { storeMetrics } from "./metrics-rows.ts";
 import { decodeCursor, page } from "./paging.ts";
 
 interface BatchRow {
@@ -322,6 +323,10 @@ export class SqliteStore implements Store {
   /** One write transaction, taking the write lock at once (a lease must not be decided on a stale read). */
   private write<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
+  }
+
+  metrics(nowMs: number): StoreMetrics {
+    return storeMetrics(this.db, nowMs);
   }
 
   close(): void {
