@@ -7,6 +7,7 @@ import { registerDemo } from "./commands/demo.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerInfer } from "./commands/infer.ts";
 import { registerModels } from "./commands/models.ts";
+import { registerRun } from "./commands/run.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerWorkflows } from "./commands/workflows.ts";
 import { makeCliContext, usageError } from "./context.ts";
@@ -39,6 +40,7 @@ export async function runCli(args: string[], env: Record<string, string | undefi
   registerWorkflows(cli, ctx);
   registerInfer(cli, ctx);
   registerBatchProcessing(cli, ctx);
+  registerRun(cli, ctx);
   cli.help();
   cli.option("-v, --version", "Print the version");
 

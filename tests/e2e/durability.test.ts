@@ -61,7 +61,7 @@ async function until(what: () => Promise<boolean>, seconds: number, label: strin
 async function results(url: string, jobId: string): Promise<any[]> {
   const out = tempDir();
   expect((await runCli(["data-staging", "export-batch", "--batch-id", `${jobId}-export`, "--target-dir", out], { VBATCH_API_URL: url })).code).toBe(0);
-  return readFileSync(join(out, "archive/results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  return readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
 }
 
 describe("durability", () => {

@@ -114,15 +114,22 @@ describe("data staging through the CLI against a real server", () => {
     manifest.write(new TextEncoder().encode('{"job":"job1"}'));
     manifest.end();
     writer.flush();
+    // A second part: an output batch of several parts is exported with a folder per part.
+    const notes = new BatchWriter(server.ctx, batch, { part: "notes", overwrite: false, maxBytes: 1 << 20, expect: undefined, contentType: "text/plain" });
+    const note = notes.begin("readme.txt");
+    note.write(new TextEncoder().encode("hello"));
+    note.end();
+    notes.flush();
 
     const out = tempDir();
     const first = JSON.parse((await vbatch(["data-staging", "export-batch", "--batch-id", "job1-export", "--target-dir", out, "--json"])).stdout);
-    expect(first).toMatchObject({ archivesUnpacked: 1, downloaded: 1 });
+    expect(first).toMatchObject({ archivesUnpacked: 1, downloaded: 2 });
     expect(readFileSync(join(out, "archive/labels/a.txt"), "utf8")).toBe("0 .5 .5 1 1\n");
     expect(readFileSync(join(out, "archive/results.jsonl"), "utf8")).toBe('{"image":"a.jpg"}\n');
     expect(existsSync(join(out, "archive/manifest.json"))).toBe(true);
+    expect(readFileSync(join(out, "notes/readme.txt"), "utf8")).toBe("hello");
     const second = JSON.parse((await vbatch(["data-staging", "export-batch", "--batch-id", "job1-export", "--target-dir", out, "--json"])).stdout);
-    expect(second).toMatchObject({ archivesUnpacked: 0, downloaded: 0, skipped: 2 });
+    expect(second).toMatchObject({ archivesUnpacked: 0, downloaded: 0, skipped: 3 });
   });
 
   test("--references: the server fetches the listed URLs; a re-run fetches only what is missing; bad lines are named", async () => {

@@ -30,10 +30,11 @@ export interface JobView {
     provider?: string | null;
   };
   errorsByCause?: { code: string; count: number; example: string }[];
+  options?: { aggregationFormat?: string };
 }
 
 /** Job options from flags, in the API's names; only the flags given are sent. */
-function jobOptions(o: Record<string, unknown>): Record<string, unknown> {
+export function jobOptions(o: Record<string, unknown>): Record<string, unknown> {
   const num = (k: string, flag: string) => {
     if (o[k] === undefined) return undefined;
     const n = Number(o[k]);
@@ -61,7 +62,7 @@ function jobOptions(o: Record<string, unknown>): Record<string, unknown> {
 }
 
 type Command = ReturnType<CAC["command"]>;
-const withJobOptions = (c: Command) =>
+export const withJobOptions = (c: Command) =>
   c
     .option("--machine-type <type>", "cpu, gpu or auto")
     .option("--workers-per-machine <n>", "Workers the job may use on each machine")

@@ -57,7 +57,8 @@ export async function exportBatch(client: ApiClient, opts: ExportOptions): Promi
   mkdirSync(root, { recursive: true });
   const report: ExportReport = { batchId: opts.batchId, targetDir: root, downloaded: 0, skipped: 0, archivesUnpacked: 0, bytes: 0 };
   for (const part of parts) {
-    const dest = batch.kind === "input" ? root : join(root, part.name);
+    // One part (an input batch, or an export batch of archives) lands flat; several get a folder each.
+    const dest = batch.kind === "input" || parts.length === 1 ? root : join(root, part.name);
     const files: RemoteFile[] = [];
     for await (const f of client.pages<RemoteFile>(`api/v1/batches/${opts.batchId}/content`, "files", { part: part.name })) files.push(f);
     const archives = batch.kind === "output" ? files.filter((f) => ARCHIVE.test(f.name)) : [];
