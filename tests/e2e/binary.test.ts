@@ -137,4 +137,18 @@ describe.skipIf(!built)("the compiled binary, alone", () => {
     expect(ocr.code).toBe(0);
     expect(JSON.parse(ocr.stdout).text.split("\n")[0]).toBe("technical details are too complex to cover in the book itself.");
   });
+
+  test("runs a whole job on its worker threads with `run`, and the demo job", async () => {
+    const photos = folder("run-photos");
+    for (const f of ["messi5.jpg", "basketball1.png"]) cpSync(shared(`media/${f}`), join(photos, f));
+    const out = folder("run-out");
+    const run = await vbatch(["run", "--workflow", join(ROOT, "examples/workflows/detect.json"), "--input", photos, "--output", out, "--models-dir", sharedModelsDir(), "--workers", "2"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("2 images processed, 0 failed");
+    const rows = readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(rows.map((r: { image: string }) => r.image)).toEqual(["basketball1.png", "messi5.jpg"]);
+    const demo = await vbatch(["demo", "--data-dir", folder("demo-data"), "--port", "0", "--images", "3", "--no-wait", "--log-level", "error"]);
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toMatch(/Demo job demo-\w+ succeeded: 3 images read, 0 failed/);
+  });
 });

@@ -3,6 +3,12 @@ import { AppError } from "../../core/errors.ts";
 import { DEFAULT_MAX_PIXELS } from "../image/workflow-image.ts";
 import type { FromWorker, RunRequest, RunResult, ToWorker } from "./protocol.ts";
 
+/**
+ * The worker's entry. In the compiled binary it is a second entry point of the build, found by its path
+ * from the bundle's root (src/); in a checkout, beside this file.
+ */
+const WORKER_ENTRY = import.meta.url.includes("$bunfs") ? "./engine/parallel/worker.ts" : new URL("./worker.ts", import.meta.url).href;
+
 export interface PoolOptions {
   /** Worker threads; one per core by default. */
   workers?: number;
@@ -89,7 +95,7 @@ export class EnginePool {
   }
 
   private spawn(init: ToWorker): Promise<void> {
-    const worker = new Worker(new URL("./worker.ts", import.meta.url).href);
+    const worker = new Worker(WORKER_ENTRY);
     const slot: Slot = { worker, busy: 0, seen: new Set(), dead: false };
     this.slots.push(slot);
     return new Promise((ready, fail) => {
