@@ -4,6 +4,7 @@
  *   bun run bench staging [--files 10000] [--rounds 3]   CLI upload of small JPEGs vs `cp -r`; server RSS
  *   bun run bench listing [--files 100000]  paging through a large batch's content over HTTP
  *   bun run bench engine [--images 120]     engine throughput vs the CPU bound (see scripts/bench-engine.ts)
+ *   bun run bench jobs [--images 1000] [--big 100000]  jobs vs the engine alone, start, overhead, a huge batch
  *
  * Add --binary to drive dist/vbatch instead of the checkout.
  */
@@ -14,6 +15,7 @@ import { writeJpegCorpus } from "./lib/jpeg-corpus.ts";
 import { SqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 import { Staging } from "../src/storage/staging.ts";
 import { benchEngine } from "./bench-engine.ts";
+import { benchJobs } from "./bench-jobs.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const args = process.argv.slice(2);
@@ -162,7 +164,12 @@ async function benchListing() {
   }
 }
 
-const benches: Record<string, () => Promise<boolean>> = { staging: benchStaging, listing: benchListing, engine: () => benchEngine(flag("images", 120)) };
+const benches: Record<string, () => Promise<boolean>> = {
+  staging: benchStaging,
+  listing: benchListing,
+  engine: () => benchEngine(flag("images", 120)),
+  jobs: () => benchJobs(flag("images", 1000), flag("big", 100_000)),
+};
 const selected = which && which in benches ? [which] : Object.keys(benches);
 let ok = true;
 for (const name of selected) ok = (await benches[name]!()) && ok;

@@ -91,6 +91,7 @@ describe("batch jobs on local workers", () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toContain('vbatch_tasks{state="succeeded"}');
     expect(metrics).toMatch(/vbatch_images_processed_total \d+/);
+    expect(Number(/process_resident_memory_bytes (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(10 * 1048576);
   });
 
   test("bad requests create no job: unknown workflow or batch, empty batch, a video batch for an image job, a taken id", async () => {

@@ -3,7 +3,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { manualClock } from "../../src/core/clock.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import { VERSION } from "../../src/core/version.ts";
-import type { EventBus } from "../../src/scheduler/events.ts";
+import { EventBus } from "../../src/scheduler/events.ts";
 import { WebhookNotifier, type DeliverySeverity, type NotifyTarget, type WebhookNotifierDeps } from "../../src/scheduler/notifications.ts";
 import type { SchedulerEvent } from "../../src/scheduler/types.ts";
 
@@ -37,28 +37,7 @@ function receiver(answers: Record<string, Answer> = {}) {
   return { url: (path: string) => `http://127.0.0.1:${server.port}${path}`, received, of: (path: string) => received.filter((r) => r.path === path) };
 }
 
-/**
- * Stands in for src/scheduler/events.ts's EventBus with its contract: listeners by type or "*", each shielded
- * from the others' errors.
- */
-function testBus(): EventBus {
-  const listeners = new Set<{ type: string; listener: (e: SchedulerEvent) => void }>();
-  const bus = {
-    on(type: string, listener: (e: SchedulerEvent) => void): () => void {
-      const entry = { type, listener };
-      listeners.add(entry);
-      return () => void listeners.delete(entry);
-    },
-    emit(e: SchedulerEvent): void {
-      for (const { type, listener } of [...listeners])
-        if (type === "*" || type === e.type)
-          try {
-            listener(e);
-          } catch {}
-    },
-  };
-  return bus as unknown as EventBus;
-}
+const testBus = () => new EventBus(silentLogger);
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

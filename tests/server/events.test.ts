@@ -1,33 +1,13 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
-import type { EventBus } from "../../src/scheduler/events.ts";
+import { silentLogger } from "../../src/core/log.ts";
+import { EventBus } from "../../src/scheduler/events.ts";
 import type { SchedulerEvent } from "../../src/scheduler/types.ts";
 import { createApp } from "../../src/server/app.ts";
 import { eventRoutes } from "../../src/server/events/routes.ts";
 import { call, testContext } from "../helpers.ts";
 
-/**
- * Stands in for src/scheduler/events.ts's EventBus with its contract: listeners by type or "*", each shielded
- * from the others' errors.
- */
-function testBus(): EventBus {
-  const listeners = new Set<{ type: string; listener: (e: SchedulerEvent) => void }>();
-  const bus = {
-    on(type: string, listener: (e: SchedulerEvent) => void): () => void {
-      const entry = { type, listener };
-      listeners.add(entry);
-      return () => void listeners.delete(entry);
-    },
-    emit(e: SchedulerEvent): void {
-      for (const { type, listener } of [...listeners])
-        if (type === "*" || type === e.type)
-          try {
-            listener(e);
-          } catch {}
-    },
-  };
-  return bus as unknown as EventBus;
-}
+const testBus = () => new EventBus(silentLogger);
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

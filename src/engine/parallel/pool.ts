@@ -95,7 +95,8 @@ export class EnginePool {
   }
 
   private spawn(init: ToWorker): Promise<void> {
-    const worker = new Worker(WORKER_ENTRY);
+    // `smol`: a smaller heap collected more often; a worker's garbage is mostly image buffers.
+    const worker = new Worker(WORKER_ENTRY, { smol: true } as WorkerOptions);
     const slot: Slot = { worker, busy: 0, seen: new Set(), dead: false };
     this.slots.push(slot);
     return new Promise((ready, fail) => {

@@ -1,3 +1,4 @@
+import { heapStats } from "bun:jsc";
 import { Elysia } from "elysia";
 import { TASK_STATES, JOB_STATES } from "../../scheduler/types.ts";
 import type { ServerContext } from "../context.ts";
@@ -28,6 +29,8 @@ export function metricsRoutes(ctx: ServerContext, localWorkers: () => number) {
       metric("vbatch_processing_seconds_total", "counter", "Machine time spent on processing tasks.", [["", m.items.reduce((s, i) => s + i.ms, 0) / 1000]]);
       metric("vbatch_local_workers", "gauge", "Workers of this server.", [["", localWorkers()]]);
       metric("vbatch_agents", "gauge", "Agents online.", [["", 0]]);
+      metric("process_resident_memory_bytes", "gauge", "Resident memory of the server process (all its threads).", [["", process.memoryUsage.rss()]]);
+      metric("vbatch_js_heap_bytes", "gauge", "JavaScript heap of the server's main thread.", [["", heapStats().heapSize]]);
       return new Response(lines.join("\n") + "\n", { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
     },
     { detail: { tags: ["monitoring"], summary: "Prometheus metrics: tasks, jobs, queue depth, images and frames processed, processing seconds" } },
