@@ -37,6 +37,8 @@ export class Engine {
   readonly runtime: ModelRuntime;
   private ocrEngine: Promise<OcrEngine> | undefined;
   private readonly blocks: readonly Block[];
+  /** State of stateful steps (trackers, counters, zones) per video being processed. */
+  private readonly videoStates = new Map<string, Map<string, unknown>>();
 
   constructor(
     readonly models: ModelResolver,
@@ -60,12 +62,31 @@ export class Engine {
     return WorkflowImage.fromEncoded(bytes, id, { maxPixels: this.opts.maxImagePixels ?? DEFAULT_MAX_PIXELS });
   }
 
-  run(wf: CompiledWorkflow, image: WorkflowImage, params: Record<string, unknown>): Promise<Record<string, Nested>> {
+  /**
+   * Runs the workflow on an image. A frame of a video (`image.videoMetadata`) sees the state its stateful
+   * steps kept from the video's earlier frames; a still image is a video of one frame, whose state goes
+   * with the run.
+   */
+  async run(wf: CompiledWorkflow, image: WorkflowImage, params: Record<string, unknown>): Promise<Record<string, Nested>> {
+    try {
+      return await this.runOnce(wf, image, params);
+    } finally {
+      if (!image.videoMetadata) this.videoStates.delete(image.id);
+    }
+  }
+
+  private runOnce(wf: CompiledWorkflow, image: WorkflowImage, params: Record<string, unknown>): Promise<Record<string, Nested>> {
     return runWorkflow(wf, image, params, {
       runtime: this.runtime,
       models: this.models,
       ocr: () => (this.ocrEngine ??= createOcrEngine({ intraOpNumThreads: this.opts.intraOpNumThreads })),
+      videoStates: this.videoStates,
     });
+  }
+
+  /** Forgets the state the workflow's steps kept for a video (its last frame was run, or its task ended). */
+  endVideo(videoIdentifier: string): void {
+    this.videoStates.delete(videoIdentifier);
   }
 
   async release(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { ModelRuntime } from "../models/runtime.ts";
 import type { ModelInfo, ResolvedModel } from "../models/types.ts";
+import type { FrameMetadata } from "../uql/types.ts";
 
 /**
  * What a workflow block declares about itself (its manifest) and how it runs. One file per block exports
@@ -101,6 +102,18 @@ export interface BlockContext {
   newId(): string;
   /** Name of the step being run, for error messages. */
   step: string;
+  /**
+   * The frame facts of the image being run: those of its video frame, or, for a still image, a video of
+   * one frame named by the image (frame 0), as the reference treats it.
+   */
+  frame(): FrameMetadata;
+  /**
+   * State this step keeps across the frames of one video (a tracker, a counter): created by `create` on the
+   * video's first frame, then the same object for every later frame of that video, until the engine is
+   * told the video ended (`Engine.endVideo`). Keyed by step and `video_identifier`; a still image gets a
+   * fresh state each run unless two runs share its id.
+   */
+  videoState<T>(create: () => T): T;
 }
 
 export type StepInputs = Record<string, unknown>;

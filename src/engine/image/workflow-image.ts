@@ -1,6 +1,7 @@
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { AppError } from "../../core/errors.ts";
 import type { ImageRef, Origin } from "../detections.ts";
+import type { FrameMetadata } from "../uql/types.ts";
 
 /** 8-bit sRGB pixels, 3 channels, row-major. */
 export interface RawImage {
@@ -24,6 +25,8 @@ export const DEFAULT_MAX_PIXELS = 100_000_000;
  */
 export class WorkflowImage implements ImageRef {
   private decoded: Promise<RawImage> | undefined;
+  /** Set on a frame decoded from a video (and on its crops and visualisations). */
+  videoMetadata: FrameMetadata | undefined;
 
   private constructor(
     readonly id: string,
@@ -62,8 +65,10 @@ export class WorkflowImage implements ImageRef {
     return new WorkflowImage(id, width, height, undefined, root, bytes, undefined);
   }
 
-  static fromRaw(raw: RawImage, id: string): WorkflowImage {
-    return new WorkflowImage(id, raw.width, raw.height, undefined, { id, offsetX: 0, offsetY: 0, width: raw.width, height: raw.height }, undefined, raw);
+  static fromRaw(raw: RawImage, id: string, videoMetadata?: FrameMetadata): WorkflowImage {
+    const image = new WorkflowImage(id, raw.width, raw.height, undefined, { id, offsetX: 0, offsetY: 0, width: raw.width, height: raw.height }, undefined, raw);
+    image.videoMetadata = videoMetadata;
+    return image;
   }
 
   /** The upright 8-bit RGB pixels, decoded on first use. */
@@ -98,12 +103,16 @@ export class WorkflowImage implements ImageRef {
     }
     const origin: Origin = { parentId: this.id, offsetX: left, offsetY: top, parentWidth: this.width, parentHeight: this.height };
     const root = { ...this.root, offsetX: this.root.offsetX + left, offsetY: this.root.offsetY + top };
-    return new WorkflowImage(id, w, h, origin, root, undefined, { data, width: w, height: h, channels: 3 });
+    const crop = new WorkflowImage(id, w, h, origin, root, undefined, { data, width: w, height: h, channels: 3 });
+    crop.videoMetadata = this.videoMetadata;
+    return crop;
   }
 
   /** A new image with other pixels at the same place (visualisations keep the lineage of their input). */
   withPixels(raw: RawImage): WorkflowImage {
-    return new WorkflowImage(this.id, raw.width, raw.height, this.origin, this.root, undefined, raw);
+    const image = new WorkflowImage(this.id, raw.width, raw.height, this.origin, this.root, undefined, raw);
+    image.videoMetadata = this.videoMetadata;
+    return image;
   }
 
   async toJpeg(quality = 90): Promise<Buffer> {

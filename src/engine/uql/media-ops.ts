@@ -1,5 +1,6 @@
 import type { Classification, ImageRef } from "../detections.ts";
 import type { FrameMetadata, OpContext, OperationSpec } from "./types.ts";
+import { frameMetadataOf } from "../video/frame.ts";
 import { isClassification, isImage, isNumber } from "./values.ts";
 
 /** Operations that read images, video frames and classifications. */
@@ -30,10 +31,7 @@ const isFrameMetadata = (v: unknown): v is FrameMetadata => typeof v === "object
 /** The frame facts of a video frame image, or a `video_metadata` value given on its own. */
 function frameOf(v: unknown, ctx: OpContext): FrameMetadata {
   if (isFrameMetadata(v)) return v;
-  const carried = (v as { videoMetadata?: unknown } | null)?.videoMetadata;
-  if (isImage(v) && isFrameMetadata(carried)) return carried;
-  // A still image is a video of one frame, numbered 0, as the reference treats it.
-  if (isImage(v)) return { video_identifier: v.id, frame_number: 0, frame_timestamp: new Date(), fps: 30, comes_from_video_file: false };
+  if (isImage(v)) return frameMetadataOf(v as { id: string; videoMetadata?: FrameMetadata });
   return ctx.wrongData("a video frame (an image from a video, or video metadata)", v);
 }
 

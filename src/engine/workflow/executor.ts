@@ -8,12 +8,15 @@ import { getAt, pathsAt, setAt, type IndexPath, type Nested } from "./nested.ts"
 import type { Selector } from "./selectors.ts";
 import { checkStatic } from "./static-values.ts";
 import type { BoundValue, CompiledStep, CompiledWorkflow } from "./types.ts";
+import { frameMetadataOf } from "../video/frame.ts";
 
 /** What running a workflow needs from its worker: the model runtime, model lookup, and the OCR engine. */
 export interface ExecContext {
   runtime: ModelRuntime;
   models: ModelResolver;
   ocr: BlockContext["ocr"];
+  /** State of stateful steps per video: `video_identifier` → step name → state. */
+  videoStates?: Map<string, Map<string, unknown>>;
 }
 
 /**
@@ -43,7 +46,11 @@ export function resolveParameters(wf: CompiledWorkflow, given: Record<string, un
 
 /** Runs the workflow on one image. Returns each output's value (nested lists for crop-level outputs). */
 export async function runWorkflow(wf: CompiledWorkflow, image: WorkflowImage, params: Record<string, unknown>, ctx: ExecContext): Promise<Record<string, Nested>> {
-  const run = new WorkflowRun(wf, image, params, ctx);
+  // A `WorkflowVideoMetadata` input left unset is the frame's own metadata.
+  const frame = frameMetadataOf(image);
+  const withFrame = { ...params };
+  for (const p of Object.values(wf.parameters)) if (p.kinds?.includes("video_metadata") && withFrame[p.name] == null) withFrame[p.name] = frame;
+  const run = new WorkflowRun(wf, image, withFrame, ctx);
   for (const step of wf.steps) await run.step(step);
   const outputs: Record<string, Nested> = {};
   for (const out of wf.outputs) outputs[out.name] = run.read(out.selector, out.depth);
@@ -155,6 +162,15 @@ class WorkflowRun {
       ocr: this.ctx.ocr,
       newId: randomUUID,
       step: step.name,
+      frame: () => frameMetadataOf(this.image),
+      videoState: <T>(create: () => T): T => {
+        const states = this.ctx.videoStates ?? (this.ctx.videoStates = new Map());
+        const video = frameMetadataOf(this.image).video_identifier;
+        let byStep = states.get(video);
+        if (!byStep) states.set(video, (byStep = new Map()));
+        if (!byStep.has(step.name)) byStep.set(step.name, create());
+        return byStep.get(step.name) as T;
+      },
       model: (modelId: string) => {
         let m = this.models.get(modelId);
         if (!m) {
