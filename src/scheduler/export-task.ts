@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { ResolvedModel } from "../engine/models/types.ts";
 import type { Staging } from "../storage/staging.ts";
 import type { BatchFileRecord, Store } from "../storage/store.ts";
@@ -28,12 +29,14 @@ export async function runExportTask(
     resultFiles: files("results").map((f) => f.path),
     errorFiles: files("errors").map((f) => f.path),
     imageFiles: files("images"),
+    videoFiles: files("videos"),
     manifest: {
       job: { id: job.jobId, name: job.name, type: job.type, createdAt: new Date(job.createdAtMs).toISOString(), startedAt: job.startedAtMs ? new Date(job.startedAtMs).toISOString() : null },
       workflow: { id: job.workflowId },
       models: Object.entries(models).map(([id, m]) => ({ id, family: m.info.family, sha256: m.info.sha256 })),
       inputBatch: job.inputBatchId,
       options: job.options,
+      ...(job.type === "videos" ? { videos: videoSummaries(files("videos")) } : {}),
     },
     workDir: deps.workDir,
   });
@@ -58,4 +61,9 @@ function allFiles(store: Store, batchId: string, part: string): BatchFileRecord[
     cursor = page.next;
   } while (cursor);
   return out;
+}
+
+/** The per-video summaries written by the video tasks (frames processed, counts, tracks, warnings). */
+function videoSummaries(files: { name: string; path: string }[]): unknown[] {
+  return files.filter((f) => f.name.endsWith("/summary.json")).map((f) => JSON.parse(readFileSync(f.path, "utf8")));
 }

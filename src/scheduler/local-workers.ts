@@ -6,6 +6,7 @@ import { EnginePool } from "../engine/parallel/pool.ts";
 import type { Staging } from "../storage/staging.ts";
 import type { Store } from "../storage/store.ts";
 import type { EventBus } from "./events.ts";
+import { runVideoTask } from "./video-task.ts";
 import { runExportTask } from "./export-task.ts";
 import { isRetryable } from "./retry.ts";
 import { planOf, runProcessingTask, type JobPlan } from "./task-runner.ts";
@@ -31,6 +32,8 @@ export interface LocalWorkerDeps {
   log: Logger;
   leaseSeconds: number;
   archiveMaxBytes: number;
+  /** The configured ffmpeg for video tasks (else the bundled one, else PATH's). */
+  ffmpegPath?: string;
 }
 
 interface Running {
@@ -168,6 +171,7 @@ class WorkerLoop {
     if (!plan || this.plans.size > 16) this.plans.clear();
     plan ??= planOf(job);
     this.plans.set(job.jobId, plan);
+    if (job.type === "videos") return runVideoTask(lease, job, plan, { pool: this.pool, staging: this.deps.staging, workDir, ffmpegPath: this.deps.ffmpegPath }, control);
     return runProcessingTask(lease, job, plan, { pool: this.pool, staging: this.deps.staging, workDir }, control);
   }
 

@@ -56,7 +56,7 @@ export async function startServer(config: Readonly<Config>, opts: { clock?: Cloc
   const workers =
     count > 0
       ? new LocalWorkers(
-          { tasks: scheduler, store, staging: ctx.staging, events, log, leaseSeconds: config.leaseSeconds, archiveMaxBytes: config.archiveMaxMb * 1048576 },
+          { tasks: scheduler, store, staging: ctx.staging, events, log, leaseSeconds: config.leaseSeconds, archiveMaxBytes: config.archiveMaxMb * 1048576, ffmpegPath: config.ffmpegPath },
           { count, machineType: config.machineType, ownerPrefix: `local:${process.pid}:` },
         )
       : undefined;

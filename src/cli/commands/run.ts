@@ -26,6 +26,8 @@ export function registerRun(cli: CAC, ctx: CliContext): void {
     .option("--workers <n>", "Local workers (default: one per core)")
     .option("--type <type>", "images or videos (default images)")
     .option("--recursive", "Include sub-folders of --input")
+    .option("--max-video-fps <f>", "Videos: frames per second to process")
+    .option("--save-video-outputs", "Videos: write the image outputs as annotated MP4s")
     .action(async (o) => {
       const definition = readJsonFile(requireOption(o, "workflow", "--workflow"), "workflow file");
       const input = resolve(requireOption(o, "input", "--input"));

@@ -89,6 +89,14 @@ export class EnginePool {
     this.pending.clear();
   }
 
+  /**
+   * Tells the workers to forget the state kept for a video. A video's frames must all go to one worker for
+   * its state to hold: a pool of one worker (as each local worker has) guarantees it.
+   */
+  endVideo(videoIdentifier: string): void {
+    for (const s of this.slots) if (!s.dead) s.worker.postMessage({ type: "endVideo", videoIdentifier } satisfies ToWorker);
+  }
+
   /** A test hook: every worker throws from its event loop (between images), as an engine bug would. */
   crashForTest(): void {
     for (const s of this.slots) s.worker.postMessage({ type: "crash" } satisfies ToWorker);
@@ -126,7 +134,7 @@ export class EnginePool {
     if (!p) return;
     this.pending.delete(msg.id);
     slot.busy--;
-    if (msg.type === "result") p.resolve({ outputs: msg.outputs, images: msg.images, ms: msg.ms });
+    if (msg.type === "result") p.resolve({ outputs: msg.outputs, images: msg.images, ms: msg.ms, ...(msg.pixels ? { pixels: msg.pixels } : {}) });
     else p.reject(new AppError(msg.error.code, msg.error.message, msg.error.status, msg.error.details));
     this.dispatch();
   }

@@ -7,10 +7,11 @@ import { dirname, join } from "node:path";
 import sharp from "sharp";
 import { toAppError } from "../../core/errors.ts";
 import { Engine } from "../engine.ts";
+import { WorkflowImage } from "../image/workflow-image.ts";
 import type { ResolvedModel } from "../models/types.ts";
 import { serializeOutputs } from "../workflow/serialize.ts";
 import type { CompiledWorkflow } from "../workflow/types.ts";
-import type { FromWorker, ToWorker } from "./protocol.ts";
+import type { FromWorker, RawPixels, ToWorker } from "./protocol.ts";
 
 declare const self: Worker;
 
@@ -50,6 +51,25 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     });
     return;
   }
+  if (msg.type === "endVideo") {
+    engine?.endVideo(msg.videoIdentifier);
+    return;
+  }
+  // The frames of a video run one after another, in the order sent: stateful steps (trackers,
+  // counters) must see frame n before frame n+1. Other images run as they come.
+  const video = msg.image.video?.video_identifier;
+  if (video === undefined) return runImage(msg);
+  const previous = videoQueues.get(video) ?? Promise.resolve();
+  const mine = previous.then(() => runImage(msg));
+  videoQueues.set(video, mine);
+  await mine;
+  if (videoQueues.get(video) === mine) videoQueues.delete(video);
+};
+
+/** The last run queued for each video being processed. */
+const videoQueues = new Map<string, Promise<void>>();
+
+async function runImage(msg: Extract<ToWorker, { type: "run" }>): Promise<void> {
   const started = performance.now();
   try {
     models = { ...models, ...msg.models };
@@ -59,12 +79,20 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
       workflows.set(msg.workflowKey, wf);
     }
     const compiled = await wf;
-    const bytes = msg.image.bytes ?? (await Bun.file(msg.image.path!).bytes());
-    const image = await engine!.image(bytes, msg.image.name);
+    const image = msg.image.raw
+      ? WorkflowImage.fromRaw({ ...msg.image.raw, channels: 3 }, msg.image.name, msg.image.video)
+      : await engine!.image(msg.image.bytes ?? (await Bun.file(msg.image.path!).bytes()), msg.image.name);
     const raw = await engine!.run(compiled, image, engine!.parameters(compiled, msg.params));
     const images: string[] = [];
+    const pixels: Record<string, RawPixels> = {};
     const outputs = await serializeOutputs(compiled, raw, {
       image: async (img, output, path) => {
+        if (msg.returnPixels) {
+          if (path.length || (msg.imageOutputs?.length && !msg.imageOutputs.includes(output))) return null;
+          const rgb = await img.rgb();
+          pixels[output] = { data: rgb.data, width: rgb.width, height: rgb.height };
+          return { type: "video", file: `${msg.imagePrefix ?? ""}${output}.mp4` };
+        }
         if (!msg.imageDir || (msg.imageOutputs?.length && !msg.imageOutputs.includes(output))) return null;
         const rel = path.length ? `${output}/${path.join("/")}.jpg` : `${output}.jpg`;
         const file = join(msg.imageDir, rel);
@@ -76,7 +104,7 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
         return { type: "image", file: `${msg.imagePrefix ?? ""}${rel}`, width: img.width, height: img.height };
       },
     });
-    post({ type: "result", id: msg.id, outputs, images, ms: performance.now() - started });
+    post({ type: "result", id: msg.id, outputs, images, ...(msg.returnPixels ? { pixels } : {}), ms: performance.now() - started });
     if (performance.now() - lastCollection >= COLLECT_EVERY_MS) {
       Bun.gc(true);
       lastCollection = performance.now();
@@ -85,4 +113,4 @@ self.onmessage = async (event: MessageEvent<ToWorker>) => {
     const err = toAppError(e);
     post({ type: "error", id: msg.id, error: { code: err.code, message: err.message, status: err.status, ...(err.details ? { details: err.details } : {}) } });
   }
-};
+}

@@ -20,6 +20,8 @@ export interface ExportInput {
   errorFiles: string[];
   /** Image outputs saved by the processing stage: absolute path and the name they get under images/. */
   imageFiles: { path: string; name: string }[];
+  /** Video outputs (annotated MP4s, per-video summary.json) of the processing stage, named as under videos/. */
+  videoFiles?: { path: string; name: string }[];
   /** Job facts given by the caller (job, workflow, models with sha256, timings, cost…); counts are added. */
   manifest: Record<string, unknown>;
   /** A temp folder this module may use; the archives and manifest.json are left in it. */
@@ -106,6 +108,7 @@ async function packArchives(input: ExportInput, parts: Parts): Promise<Archive[]
   const cost = ENTRY_COST[format];
   const images: ArchiveEntry[] = [];
   for (const f of input.imageFiles) images.push({ name: `images/${f.name}`, size: (await stat(f.path)).size, path: f.path });
+  for (const f of input.videoFiles ?? []) images.push({ name: `videos/${f.name}`, size: (await stat(f.path)).size, path: f.path });
   const firstCost =
     parts.firstFiles.reduce((n, f) => n + cost(f.name, f.size), 0) + parts.detection.reduce((n, d) => n + d.labelsCost, 0);
   const plan = planArchives(firstCost, images.map((f) => cost(f.name, f.size)), input.archiveMaxBytes, ARCHIVE_BASE_COST[format]);
@@ -138,6 +141,7 @@ async function writeManifest(input: ExportInput, parts: Parts, archives: Archive
       failuresByCode: parts.errors.byCode,
       detections: Object.fromEntries(parts.detection.map((d) => [d.output, d.detections])),
       imageOutputs: input.imageFiles.length,
+      videoOutputs: (input.videoFiles ?? []).filter((f) => f.name.endsWith(".mp4")).length,
     },
     results: parts.results.name,
     detectionOutputs: parts.detection.map((d) => ({
