@@ -8,7 +8,7 @@ export interface VideoInfo {
   height: number;
   /** Degrees clockwise the stored frames are turned to be shown upright (0, 90, 180, 270). */
   rotation: number;
-  /** The frame rate the container declares. */
+  /** The frame rate the stream declares; for a variable rate, its average (frames / duration). */
   fps: number;
   /** Seconds; 0 when the container does not say. */
   durationSeconds: number;
@@ -39,7 +39,7 @@ export async function probeVideo(path: string, name: string, opts: ProbeOptions)
     throw new AppError("VIDEO_INVALID", `'${name}' is not a video ffmpeg can read: ${lastError(header)}`, 422, { video: name });
   }
   const line = header.slice(stream.index).split("\n")[0]!;
-  const fps = Number(/([\d.]+) fps/.exec(line)?.[1] ?? /([\d.]+) tbr/.exec(line)?.[1] ?? 0);
+  const declaredFps = Number(/([\d.]+) fps/.exec(line)?.[1] ?? 0);
   const rotation = readRotation(header);
   let width = Number(stream[2]);
   let height = Number(stream[3]);
@@ -57,7 +57,10 @@ export async function probeVideo(path: string, name: string, opts: ProbeOptions)
   const frames = [...counted.matchAll(/frame=\s*(\d+)/g)].at(-1);
   const frameCount = frames ? Number(frames[1]) : 0;
   if (frameCount === 0) throw new AppError("VIDEO_EMPTY", `Video '${name}' has no frames`, 422, { video: name });
-  return { codec: stream[1]!, width, height, rotation, fps: fps > 0 ? fps : 25, durationSeconds, frameCount, hasAudio: /: Audio:/.test(header) };
+  // A variable frame rate stream declares no rate (only a time base): its average rate stands for it.
+  const average = durationSeconds > 0 ? Math.round((frameCount / durationSeconds) * 1000) / 1000 : 0;
+  const fps = declaredFps > 0 ? declaredFps : average > 0 ? average : Number(/([\d.]+) tbr/.exec(line)?.[1] ?? 25);
+  return { codec: stream[1]!, width, height, rotation, fps, durationSeconds, frameCount, hasAudio: /: Audio:/.test(header) };
 }
 
 /** Rotation as clockwise degrees in 0..359, from the stream's `rotate` tag or its display matrix. */
