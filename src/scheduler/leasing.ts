@@ -66,9 +66,10 @@ export async function complete(deps: SchedulerDeps, taskId: string, token: strin
   const task = heldTask(deps, taskId, token);
   checkCounts(task, result);
   const job = deps.store.getJob(task.jobId)!;
-  const rate = task.itemsTotal > 0 ? result.itemsFailed / task.itemsTotal : 0;
+  const { failed, total } = failureBase(deps, job.type, task, result);
+  const rate = total > 0 ? failed / total : 0;
   if (task.stage === "processing" && rate > job.options.maxImageFailureRate) {
-    const why = `image failure rate ${round(rate)} exceeds ${round(job.options.maxImageFailureRate)} (${result.itemsFailed} of ${task.itemsTotal} failed)`;
+    const why = `${job.type === "videos" ? "video" : "image"} failure rate ${round(rate)} exceeds ${round(job.options.maxImageFailureRate)} (${failed} of ${total} failed)`;
     const error = { code: "IMAGE_FAILURE_RATE", message: why };
     recordFailure(deps, task, error, null, { itemsDone: result.itemsDone, itemsFailed: result.itemsFailed, failures: result.failures });
     return { state: "failed" };
@@ -85,6 +86,17 @@ export async function complete(deps: SchedulerDeps, taskId: string, token: strin
   deps.events.emit({ type: "job:progress", jobId: task.jobId, atMs: now });
   if (change) reportJobChange(deps, change);
   return { state: "succeeded" };
+}
+
+/**
+ * What the failure rate is judged on: an image task's own images; for videos (a task per video), the job's
+ * videos — those failed so far with this one, of all — so one bad video among many fails nothing.
+ */
+function failureBase(deps: SchedulerDeps, type: "images" | "videos", task: { jobId: string; itemsTotal: number }, result: TaskResult): { failed: number; total: number } {
+  if (type !== "videos") return { failed: result.itemsFailed, total: task.itemsTotal };
+  const rows = deps.store.jobProgress(task.jobId, deps.clock.now()).rows.filter((r) => r.stage === "processing");
+  const earlier = rows.filter((r) => r.state === "succeeded" || r.state === "failed").reduce((n, r) => n + r.itemsFailed, 0);
+  return { failed: earlier + result.itemsFailed, total: rows.reduce((n, r) => n + r.itemsTotal, 0) };
 }
 
 const round = (n: number) => String(Math.round(n * 1000) / 1000);

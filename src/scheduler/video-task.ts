@@ -165,6 +165,8 @@ async function runVideo(
         if (!isAppError(e) || err.code === "WORKER_CRASHED" || err.code === "POOL_CLOSED") throw err;
         return err;
       });
+    // Awaited in turn below; marked handled now so a crash seen first by a later frame is not "unhandled".
+    run.catch(() => undefined);
     pending.push({ frame: { ...frame, data: new Uint8Array(0) }, run });
     return true;
   };
@@ -203,12 +205,17 @@ async function runVideo(
   }
   const decoded = decodeSummary?.frames ?? 0;
   summary.warnings = decodeSummary?.warnings ?? [];
-  if (decoded < expected)
+  // Frames the container's duration promises: more than the stream holds means the file was cut short.
+  const promised = Math.round(info.durationSeconds * info.fps);
+  const cut = info.frameCount < promised - Math.max(2, promised * 0.02);
+  if (decoded < expected || cut)
     frameFailures.push({
       image: name,
-      frame_number: 0,
+      frame_number: decoded ? summary.frames_processed + summary.frames_failed : 0,
       code: "VIDEO_TRUNCATED",
-      message: `Video '${name}' ended after ${decoded} of ${expected} frames to process${summary.warnings.length ? `: ${summary.warnings.at(-1)}` : ""}`,
+      message: cut
+        ? `Video '${name}' is truncated or damaged: it holds ${info.frameCount} of the ${promised} frames its duration (${info.durationSeconds} s) promises; the frames up to the damage were processed${summary.warnings.length ? ` (ffmpeg: ${summary.warnings.at(-1)})` : ""}`
+        : `Video '${name}' ended after ${decoded} of ${expected} frames to process${summary.warnings.length ? ` (ffmpeg: ${summary.warnings.at(-1)})` : ""}`,
     });
   summary.tracks = trackers.size;
   const summaryPath = join(deps.videosDir, name, "summary.json");
