@@ -54,13 +54,19 @@ async function contentKey(libs: readonly NativeLibrary[]): Promise<string> {
   return hash.digest("hex").slice(0, 16);
 }
 
+/** The ffmpeg of the npm package, embedded whole: its path is fixed at build time, so it is carried along. */
+const FFMPEG = join(NODE_MODULES, "@ffmpeg-installer/linux-x64/ffmpeg");
+
 /** Source of the module that stands in for src/native.ts in the binary. */
 function embeddedNativeModule(libs: readonly NativeLibrary[], key: string): string {
   const imports = libs.map((lib, i) => `import lib${i} from ${JSON.stringify(lib.path)} with { type: "file" };`);
   const entries = libs.map((lib, i) => `{ file: lib${i}, soname: ${JSON.stringify(lib.soname)}, symbol: ${JSON.stringify(lib.symbol)} }`);
   return [
-    `import { loadEmbeddedLibraries } from ${JSON.stringify(join(ROOT, "src/native-embedded.ts"))};`,
+    `import { embeddedExecutable, loadEmbeddedLibraries } from ${JSON.stringify(join(ROOT, "src/native-embedded.ts"))};`,
+    `import { setEmbeddedFfmpeg } from ${JSON.stringify(join(ROOT, "src/engine/ffmpeg.ts"))};`,
+    `import ffmpegFile from ${JSON.stringify(FFMPEG)} with { type: "file" };`,
     ...imports,
+    `setEmbeddedFfmpeg(embeddedExecutable(ffmpegFile, "ffmpeg", ${JSON.stringify(key)}));`,
     `export function prepareNativeLibraries(): Promise<void> {`,
     `  return loadEmbeddedLibraries([${entries.join(", ")}], ${JSON.stringify(key)});`,
     `}`,

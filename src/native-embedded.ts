@@ -9,7 +9,7 @@
  */
 import { dlopen } from "bun:ffi";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -47,6 +47,20 @@ export async function loadEmbeddedLibraries(libs: readonly EmbeddedLibrary[], ke
   }
 }
 
+/**
+ * The embedded ffmpeg, copied (executable) to the cache folder the first time a video needs it: 68 MB
+ * that commands without videos never unpack.
+ */
+export function embeddedExecutable(file: string, name: string, key: string): () => Promise<string> {
+  let ready: Promise<string> | undefined;
+  return () =>
+    (ready ??= (async () => {
+      const target = join(cacheRoot(), "vbatch", `native-${key}`, name);
+      await extractOnce(file, target, 0o755);
+      return target;
+    })());
+}
+
 function cacheRoot(): string {
   return process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
 }
@@ -55,13 +69,14 @@ function cacheRoot(): string {
  * Copies an embedded file to `target` unless a complete copy is there. The copy is written under a name of
  * its own and renamed into place, so processes starting together never load a half-written library.
  */
-async function extractOnce(file: string, target: string): Promise<void> {
+export async function extractOnce(file: string, target: string, mode?: number): Promise<void> {
   const source = Bun.file(file);
   if (statSync(target, { throwIfNoEntry: false })?.size === source.size) return;
   mkdirSync(dirname(target), { recursive: true });
   const temp = `${target}.${process.pid}-${randomUUID()}.tmp`;
   try {
     await Bun.write(temp, source);
+    if (mode !== undefined) chmodSync(temp, mode);
     renameSync(temp, target);
   } finally {
     rmSync(temp, { force: true });
