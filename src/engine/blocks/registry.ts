@@ -15,12 +15,16 @@ import { absoluteStaticCropV1, relativeStaticCropV1 } from "./transforms/static-
 import { blurVisualizationV1 } from "./visualizations/blur.ts";
 import { labelVisualizationV1, labelVisualizationV2 } from "./visualizations/label.ts";
 import { boundingBoxVisualizationV1, maskVisualizationV1, polygonVisualizationV1 } from "./visualizations/shapes.ts";
+import { lineCounterVisualizationV1, traceVisualizationV1 } from "./visualizations/video.ts";
 import { continueIfV1 } from "./logic/continue-if.ts";
 import { detectionsClassesReplacementV1 } from "./logic/detections-classes-replacement.ts";
 import { detectionsConsensusV1 } from "./logic/detections-consensus.ts";
 import { detectionsFilterV1, detectionsTransformationV1 } from "./logic/detections-filter.ts";
 import { dimensionCollapseV1, expressionV1, firstNonEmptyOrDefaultV1, propertyDefinitionV1 } from "./logic/formatters.ts";
 import { perClassConfidenceFilterV1 } from "./logic/per-class-confidence-filter.ts";
+import { byteTrackerV1, byteTrackerV2, byteTrackerV3 } from "./video/byte-tracker.ts";
+import { lineCounterV1, lineCounterV2 } from "./video/line-counter.ts";
+import { timeInZoneV1, timeInZoneV2, timeInZoneV3 } from "./video/time-in-zone.ts";
 
 export const BLOCKS: readonly Block[] = [
   objectDetectionV1,
@@ -46,6 +50,8 @@ export const BLOCKS: readonly Block[] = [
   polygonVisualizationV1,
   maskVisualizationV1,
   blurVisualizationV1,
+  traceVisualizationV1,
+  lineCounterVisualizationV1,
   detectionsFilterV1,
   detectionsTransformationV1,
   perClassConfidenceFilterV1,
@@ -56,4 +62,12 @@ export const BLOCKS: readonly Block[] = [
   continueIfV1,
   dimensionCollapseV1,
   firstNonEmptyOrDefaultV1,
+  byteTrackerV1,
+  byteTrackerV2,
+  byteTrackerV3,
+  lineCounterV1,
+  lineCounterV2,
+  timeInZoneV1,
+  timeInZoneV2,
+  timeInZoneV3,
 ];
