@@ -5,6 +5,7 @@
  *   bun run bench listing [--files 100000]  paging through a large batch's content over HTTP
  *   bun run bench engine [--images 120]     engine throughput vs the CPU bound (see scripts/bench-engine.ts)
  *   bun run bench jobs [--images 1000] [--big 100000]  jobs vs the engine alone, start, overhead, a huge batch
+ *   bun run bench video [--hours 1]          decode vs ffmpeg, sub-sampling cost, memory on a long video
  *
  * Add --binary to drive dist/vbatch instead of the checkout.
  */
@@ -16,6 +17,7 @@ import { SqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 import { Staging } from "../src/storage/staging.ts";
 import { benchEngine } from "./bench-engine.ts";
 import { benchJobs } from "./bench-jobs.ts";
+import { benchVideo } from "./bench-video.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const args = process.argv.slice(2);
@@ -169,6 +171,7 @@ const benches: Record<string, () => Promise<boolean>> = {
   listing: benchListing,
   engine: () => benchEngine(flag("images", 120)),
   jobs: () => benchJobs(flag("images", 1000), flag("big", 100_000)),
+  video: () => benchVideo(flag("hours", 1)),
 };
 const selected = which && which in benches ? [which] : Object.keys(benches);
 let ok = true;
