@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { resolveFfmpeg } from "../engine/ffmpeg.ts";
+import { joinVideoParts } from "./export/video-parts.ts";
 import type { ResolvedModel } from "../engine/models/types.ts";
 import type { Staging } from "../storage/staging.ts";
 import type { BatchFileRecord, Store } from "../storage/store.ts";
@@ -14,13 +16,15 @@ import type { JobRecord, Lease, TaskResult } from "./types.ts";
 export async function runExportTask(
   lease: Lease,
   job: JobRecord,
-  deps: { store: Store; staging: Staging; workDir: string; archiveMaxBytes: number },
+  deps: { store: Store; staging: Staging; workDir: string; archiveMaxBytes: number; ffmpegPath?: string },
   control: TaskControl,
 ): Promise<TaskResult | undefined> {
   const started = performance.now();
   const batch = { id: processingBatchId(job.jobId), kind: "output" as const };
   const files = (part: string) => allFiles(deps.store, batch.id, part).map((f) => ({ name: f.name, path: deps.staging.filePath(batch, part, f.name) }));
   const models = JSON.parse(job.modelsJson) as Record<string, ResolvedModel>;
+  mkdirSync(deps.workDir, { recursive: true });
+  const videos = job.type === "videos" ? await joinVideoParts(files("videos"), (await resolveFfmpeg(deps.ffmpegPath)).path, deps.workDir) : { files: [], summaries: [] };
   const out = await runExport({
     jobId: job.jobId,
     format: job.options.aggregationFormat,
@@ -29,14 +33,14 @@ export async function runExportTask(
     resultFiles: files("results").map((f) => f.path),
     errorFiles: files("errors").map((f) => f.path),
     imageFiles: files("images"),
-    videoFiles: files("videos"),
+    videoFiles: videos.files,
     manifest: {
       job: { id: job.jobId, name: job.name, type: job.type, createdAt: new Date(job.createdAtMs).toISOString(), startedAt: job.startedAtMs ? new Date(job.startedAtMs).toISOString() : null },
       workflow: { id: job.workflowId },
       models: Object.entries(models).map(([id, m]) => ({ id, family: m.info.family, sha256: m.info.sha256 })),
       inputBatch: job.inputBatchId,
       options: job.options,
-      ...(job.type === "videos" ? { videos: videoSummaries(files("videos")) } : {}),
+      ...(job.type === "videos" ? { videos: videos.summaries } : {}),
     },
     workDir: deps.workDir,
   });
@@ -63,7 +67,3 @@ function allFiles(store: Store, batchId: string, part: string): BatchFileRecord[
   return out;
 }
 
-/** The per-video summaries written by the video tasks (frames processed, counts, tracks, warnings). */
-function videoSummaries(files: { name: string; path: string }[]): unknown[] {
-  return files.filter((f) => f.name.endsWith("/summary.json")).map((f) => JSON.parse(readFileSync(f.path, "utf8")));
-}

@@ -21,6 +21,7 @@ export function defaultJobOptions(config: Pick<Config, "chunkSize">): JobOptions
     chunkSize: config.chunkSize,
     maxVideoFps: null,
     saveVideoOutputs: false,
+    videoSegmentSeconds: 600,
   };
 }
 
@@ -50,5 +51,6 @@ export function resolveJobOptions(config: Pick<Config, "chunkSize">, given: Part
   number("maxRuntimeSeconds", o.maxRuntimeSeconds, 1, 1e9, { nullable: true });
   number("maxImageFailureRate", o.maxImageFailureRate, 0, 1);
   number("maxVideoFps", o.maxVideoFps, 0.001, 1000, { nullable: true });
+  number("videoSegmentSeconds", o.videoSegmentSeconds, 1, 1e7, { nullable: true });
   return o;
 }

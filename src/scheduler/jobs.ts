@@ -1,3 +1,4 @@
+import { segmentItems } from "../engine/video/segments.ts";
 import { AppError, invalid, notFound } from "../core/errors.ts";
 import { INPUT_PART } from "../storage/batches.ts";
 import type { NewBatch } from "../storage/store.ts";
@@ -20,6 +21,8 @@ export interface CreateJobInput {
   type: "images" | "videos";
   /** Over the defaults (defaultJobOptions). */
   options?: Partial<JobOptions>;
+  /** Videos: their durations in seconds (probed by the caller), to split long ones into segments. */
+  videoDurations?: Record<string, number>;
 }
 
 /** Input names in chunks of `size`, in order: task i holds names [i*size, (i+1)*size). */
@@ -49,7 +52,8 @@ export function createJob(deps: SchedulerDeps, input: CreateJobInput): JobRecord
   if (names.length === 0) throw invalid(`Batch '${batch.id}' is empty: upload files before starting a job on it`, { batchId: batch.id }, "BATCH_EMPTY");
 
   const now = deps.clock.now();
-  const tasks = shard(names, input.type === "videos" ? 1 : options.chunkSize).map((items, index) => newTask(jobId, index, items, options, now));
+  const items = input.type === "videos" ? names.flatMap((n) => segmentItems(n, input.videoDurations?.[n] ?? 0, options.videoSegmentSeconds ?? 0)) : names;
+  const tasks = shard(items, input.type === "videos" ? 1 : options.chunkSize).map((group, index) => newTask(jobId, index, group, options, now));
   const job: JobRecord = {
     jobId, name: input.name || jobId, type: input.type, workflowId: input.workflowId, workflowJson: input.workflowJson, modelsJson: input.modelsJson,
     inputBatchId: batch.id, options, state: "pending", currentStage: "processing", error: null,
@@ -58,7 +62,8 @@ export function createJob(deps: SchedulerDeps, input: CreateJobInput): JobRecord
   const expiresAtMs = now + deps.config.retentionDays * DAY_MS;
   const output = (id: string): NewBatch => ({ id, name: id, type: input.type, kind: "output", createdAtMs: now, expiresAtMs });
   deps.store.createJob(job, tasks, [output(processingBatchId(jobId)), output(exportBatchId(jobId))]);
-  jobLog(deps, jobId, "info", `Job created: ${names.length} ${input.type} of batch '${batch.id}' in ${tasks.length} task(s)`);
+  const segmented = items.length > names.length ? ` (long videos split into segments of ${options.videoSegmentSeconds} s)` : "";
+  jobLog(deps, jobId, "info", `Job created: ${names.length} ${input.type} of batch '${batch.id}' in ${tasks.length} task(s)${segmented}`);
   deps.events.emit({ type: "job:created", jobId, atMs: now });
   return job;
 }

@@ -44,6 +44,8 @@ export interface JobOptions {
   /** Videos: frames per second to process (null: every frame). Used by the video issue. */
   maxVideoFps: number | null;
   saveVideoOutputs: boolean;
+  /** Videos longer than this many seconds run as several tasks, one per segment (null: never split). */
+  videoSegmentSeconds: number | null;
 }
 
 export interface JobRecord {

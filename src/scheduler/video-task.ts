@@ -9,6 +9,7 @@ import type { FrameMetadata } from "../engine/uql/types.ts";
 import { decodeFrames, isPicked, samplingRatio, type DecodedFrame, type DecodeSummary } from "../engine/video/decode.ts";
 import { VideoEncoder } from "../engine/video/encode.ts";
 import { probeVideo, type VideoInfo } from "../engine/video/probe.ts";
+import { parseVideoItem, partSuffix, type VideoItem } from "../engine/video/segments.ts";
 import { INPUT_PART } from "../storage/batches.ts";
 import type { Staging } from "../storage/staging.ts";
 import { openRowWriter } from "./result-rows.ts";
@@ -45,7 +46,8 @@ interface VideoSummary {
   tracks: number;
   /** The last value of each count output (e.g. a line counter's `count_in`) by output path. */
   counts: Record<string, number>;
-  segment: null;
+  /** For a segment of a longer video: where it sits; stateful steps start afresh there. */
+  segment: { start_seconds: number; end_seconds: number; first_frame: number; last_frame: number; tracker_state: string } | null;
   warnings: string[];
 }
 
@@ -71,19 +73,20 @@ export async function runVideoTask(lease: Lease, job: JobRecord, plan: JobPlan, 
   const files: TaskResult["files"] = [];
   let done = 0;
   try {
-    for (const name of lease.items) {
+    for (const item of lease.items) {
       if (control.stopped()) return undefined;
+      const { name, segment } = parseVideoItem(item);
       const path = deps.staging.filePath({ id: job.inputBatchId, kind: "input" }, INPUT_PART, name);
       let info: VideoInfo;
       try {
         info = await probeVideo(path, name, { ffmpeg, maxPixels: deps.maxPixels ?? DEFAULT_MAX_PIXELS });
       } catch (e) {
         if (!isAppError(e)) throw e;
-        failures.push({ item: name, code: e.code, message: e.message });
+        failures.push({ item, code: e.code, message: e.message });
         control.progress(done + failures.length, failures.length);
         continue;
       }
-      const outcome = await runVideo(name, path, info, job, plan, { ...deps, ffmpeg, videosDir }, control, (row) => rows.write(row), frameFailures);
+      const outcome = await runVideo(name, segment, path, info, job, plan, { ...deps, ffmpeg, videosDir }, control, (row) => rows.write(row), frameFailures);
       if (!outcome) return undefined;
       files.push(...outcome.files);
       done++;
@@ -99,6 +102,7 @@ export async function runVideoTask(lease: Lease, job: JobRecord, plan: JobPlan, 
 
 async function runVideo(
   name: string,
+  segment: VideoItem["segment"],
   path: string,
   info: VideoInfo,
   job: JobRecord,
@@ -111,8 +115,12 @@ async function runVideo(
   const maxFps = job.options.maxVideoFps;
   const ratio = samplingRatio(info.fps, maxFps);
   const effectiveFps = ratio ? (info.fps * ratio.a) / ratio.b : info.fps;
+  // Frames of the segment (or the whole video) and how many of them are to be processed.
+  const first = segment ? Math.round(segment.start * info.fps) : 0;
+  const last = segment ? Math.min(info.frameCount, Math.round(segment.end * info.fps)) : info.frameCount;
   let expected = 0;
-  for (let n = 0; n < info.frameCount; n++) if (isPicked(n, ratio)) expected++;
+  for (let n = 0; n < last - first; n++) if (isPicked(n, ratio)) expected++;
+  const part = partSuffix(segment);
   const save = job.options.saveVideoOutputs;
   const encoders = new Map<string, VideoEncoder>();
   const summary: VideoSummary = {
@@ -123,18 +131,18 @@ async function runVideo(
     fps: info.fps,
     effective_fps: Math.round(effectiveFps * 1000) / 1000,
     duration_seconds: info.durationSeconds,
-    frames_total: info.frameCount,
+    frames_total: last - first,
     frames_processed: 0,
     frames_failed: 0,
     tracks: 0,
     counts: {},
-    segment: null,
+    segment: segment ? { start_seconds: segment.start, end_seconds: segment.end, first_frame: first + 1, last_frame: last, tracker_state: "fresh at the segment's start" } : null,
     warnings: [],
   };
   const trackers = new Set<number>();
   // A fresh state for this video on this worker, whatever an earlier attempt left.
   deps.pool.endVideo(name);
-  const frames = decodeFrames(path, name, info, { ffmpeg: deps.ffmpeg, maxFps });
+  const frames = decodeFrames(path, name, info, { ffmpeg: deps.ffmpeg, maxFps, ...(segment ? { startSeconds: segment.start, durationSeconds: segment.end - segment.start } : {}) });
   const pending: { frame: DecodedFrame; run: Promise<RunResult | AppError> }[] = [];
   let decodeSummary: DecodeSummary | undefined;
   const send = async (): Promise<boolean> => {
@@ -190,7 +198,7 @@ async function runVideo(
         let encoder = encoders.get(output);
         if (!encoder) {
           mkdirSync(join(deps.videosDir, name), { recursive: true });
-          encoder = new VideoEncoder(deps.ffmpeg, join(deps.videosDir, name, `${output}.mp4`), px.width, px.height, effectiveFps);
+          encoder = new VideoEncoder(deps.ffmpeg, join(deps.videosDir, name, `${output}${part}.mp4`), px.width, px.height, effectiveFps);
           encoders.set(output, encoder);
         }
         await encoder.write(px.data, px.width, px.height);
@@ -207,7 +215,7 @@ async function runVideo(
   summary.warnings = decodeSummary?.warnings ?? [];
   // Frames the container's duration promises: more than the stream holds means the file was cut short.
   const promised = Math.round(info.durationSeconds * info.fps);
-  const cut = info.frameCount < promised - Math.max(2, promised * 0.02);
+  const cut = !segment && info.frameCount < promised - Math.max(2, promised * 0.02);
   if (decoded < expected || cut)
     frameFailures.push({
       image: name,
@@ -218,12 +226,12 @@ async function runVideo(
         : `Video '${name}' ended after ${decoded} of ${expected} frames to process${summary.warnings.length ? ` (ffmpeg: ${summary.warnings.at(-1)})` : ""}`,
     });
   summary.tracks = trackers.size;
-  const summaryPath = join(deps.videosDir, name, "summary.json");
+  const summaryPath = join(deps.videosDir, name, `summary${part}.json`);
   mkdirSync(join(deps.videosDir, name), { recursive: true });
   writeFileSync(summaryPath, JSON.stringify(summary, null, 2) + "\n");
-  const files: TaskResult["files"] = [{ part: "videos", name: `${name}/summary.json`, tempPath: summaryPath, contentType: "application/json" }];
+  const files: TaskResult["files"] = [{ part: "videos", name: `${name}/summary${part}.json`, tempPath: summaryPath, contentType: "application/json" }];
   for (const [output, encoder] of encoders)
-    if (encoder.framesWritten > 0) files.push({ part: "videos", name: `${name}/${output}.mp4`, tempPath: encoder.path, contentType: "video/mp4" });
+    if (encoder.framesWritten > 0) files.push({ part: "videos", name: `${name}/${output}${part}.mp4`, tempPath: encoder.path, contentType: "video/mp4" });
   return { files };
 }
 

@@ -88,6 +88,29 @@ describe("video jobs", () => {
     expect(manifest.counts.videoOutputs).toBe(2);
   }, 120_000);
 
+  test("a long video runs as segments on several workers; rows, the annotated MP4 and the summary come back whole", async () => {
+    const dir = tempDir();
+    await make(dir, "long.mp4", ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "6", "-c:v", "libx264", "-pix_fmt", "yuv420p"]);
+    expect((await vbatch(["data-staging", "create-batch-of-videos", "--videos-dir", dir, "--batch-id", "long"])).code).toBe(0);
+    const started = await vbatch(["batch-processing", "process-videos-with-workflow", "--workflow-id", "boxes", "--batch-id", "long", "--job-id", "seg", "--video-segment-seconds", "2", "--save-video-outputs", "--json"]);
+    expect(started.code).toBe(0);
+    expect((await vbatch(["batch-processing", "watch", "--job-id", "seg", "--interval", "0.2"])).code).toBe(0);
+    const details = JSON.parse((await vbatch(["batch-processing", "show-job-details", "--job-id", "seg", "--json"])).stdout);
+    expect(details.progress.stages[0]).toMatchObject({ tasksTotal: 3, itemsDone: 3 });
+    const out = tempDir();
+    expect((await vbatch(["data-staging", "export-batch", "--batch-id", "seg-export", "--target-dir", out])).code).toBe(0);
+    const rows = lines(join(out, "results.jsonl"));
+    expect(rows.map((r) => r.frame_number)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(rows.every((r) => r.image === "long.mp4")).toBe(true);
+    const info = await probeVideo(join(out, "videos", "long.mp4", "annotated.mp4"), "annotated.mp4", { ffmpeg, maxPixels: 1e8 });
+    expect(info).toMatchObject({ width: 160, height: 120, frameCount: 60 });
+    const summary = JSON.parse(readFileSync(join(out, "videos", "long.mp4", "summary.json"), "utf8"));
+    expect(summary).toMatchObject({ frames_processed: 60, frames_total: 60 });
+    expect(summary.segments.map((s: any) => [s.first_frame, s.last_frame])).toEqual([[1, 20], [21, 40], [41, 60]]);
+    const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    expect(manifest.videos[0].note).toContain("afresh");
+  }, 120_000);
+
   test("an engine thread dying mid-video: the task reruns and every frame's row is there once", async () => {
     const dir = tempDir();
     await make(dir, "walk.mp4", ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "4", "-c:v", "libx264", "-pix_fmt", "yuv420p"]);

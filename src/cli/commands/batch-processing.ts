@@ -57,6 +57,7 @@ export function jobOptions(o: Record<string, unknown>): Record<string, unknown> 
     chunkSize: num("chunkSize", "--chunk-size"),
     maxVideoFps: num("maxVideoFps", "--max-video-fps"),
     saveVideoOutputs: o.saveVideoOutputs ? true : undefined,
+    videoSegmentSeconds: num("videoSegmentSeconds", "--video-segment-seconds"),
   };
   return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
 }
@@ -86,7 +87,11 @@ export function registerBatchProcessing(cli: CAC, ctx: CliContext): void {
       .option("--job-id <id>", "Job id (default job-<random>)", { type: [String] })
       .option("--job-name <name>", "Display name")
       .option("--json", "Machine-readable output");
-    if (type === "videos") c = c.option("--max-video-fps <f>", "Frames per second to process").option("--save-video-outputs", "Write annotated videos");
+    if (type === "videos")
+      c = c
+        .option("--max-video-fps <f>", "Frames per second to process")
+        .option("--save-video-outputs", "Write annotated videos")
+        .option("--video-segment-seconds <s>", "Split videos longer than this into segments run as separate tasks (default 600)");
     c.action(async (o) => {
       const body = {
         type,

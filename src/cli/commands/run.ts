@@ -28,6 +28,7 @@ export function registerRun(cli: CAC, ctx: CliContext): void {
     .option("--recursive", "Include sub-folders of --input")
     .option("--max-video-fps <f>", "Videos: frames per second to process")
     .option("--save-video-outputs", "Videos: write the image outputs as annotated MP4s")
+    .option("--video-segment-seconds <s>", "Videos: split those longer than this into segments (default 600)")
     .action(async (o) => {
       const definition = readJsonFile(requireOption(o, "workflow", "--workflow"), "workflow file");
       const input = resolve(requireOption(o, "input", "--input"));

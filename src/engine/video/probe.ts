@@ -63,6 +63,13 @@ export async function probeVideo(path: string, name: string, opts: ProbeOptions)
   return { codec: stream[1]!, width, height, rotation, fps, durationSeconds, frameCount, hasAudio: /: Audio:/.test(header) };
 }
 
+/** A video's duration in seconds from its header alone (0 when unknown or not a video). */
+export async function probeDuration(ffmpeg: string, path: string): Promise<number> {
+  const header = await ffmpegStderr(ffmpeg, ["-hide_banner", "-nostdin", "-i", path]);
+  const d = /Duration: (\d+):(\d+):([\d.]+)/.exec(header);
+  return d && /: Video: /.test(header) ? Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]) : 0;
+}
+
 /** Rotation as clockwise degrees in 0..359, from the stream's `rotate` tag or its display matrix. */
 function readRotation(header: string): number {
   const tag = /^\s*rotate\s*:\s*(-?\d+)/m.exec(header);

@@ -1,3 +1,6 @@
+import { resolveFfmpeg } from "../../engine/ffmpeg.ts";
+import { probeDuration } from "../../engine/video/probe.ts";
+import { INPUT_PART } from "../../storage/batches.ts";
 import { AppError } from "../../core/errors.ts";
 import { assertWorkflowId } from "../../core/ids.ts";
 import type { ResolvedModel } from "../../engine/models/types.ts";
@@ -47,6 +50,8 @@ export class JobService {
     if (options.imageInputName && options.imageInputName !== compiled.imageInput)
       throw new AppError("VALIDATION_FAILED", `Workflow '${workflowId}' has no image input '${options.imageInputName}'; its image input is '${compiled.imageInput}'`, 400, { field: "imageInputName" });
     const models = await this.resolveModels(compiled, options.workflowParams ?? {});
+    const type = body.type ?? "images";
+    const videoDurations = type === "videos" && options.videoSegmentSeconds !== null ? await this.videoDurations(body.batchId) : undefined;
     const job = this.scheduler.createJob({
       ...(body.jobId !== undefined ? { jobId: body.jobId } : {}),
       ...(body.name ? { name: body.name } : {}),
@@ -54,10 +59,34 @@ export class JobService {
       workflowJson: JSON.stringify(definition),
       modelsJson: JSON.stringify(models),
       inputBatchId: body.batchId,
-      type: body.type ?? "images",
+      type,
       options,
+      ...(videoDurations ? { videoDurations } : {}),
     });
     return this.view(job.jobId);
+  }
+
+  /**
+   * The durations of a video batch's files, read from their headers (8 at a time), so that long videos can
+   * be split into segments. A file ffmpeg cannot read gets no duration: its task reports why.
+   */
+  private async videoDurations(batchId: string): Promise<Record<string, number> | undefined> {
+    const batch = this.ctx.store.getBatch(batchId);
+    if (!batch || batch.type !== "videos") return undefined;
+    const ffmpeg = (await resolveFfmpeg(this.ctx.config.ffmpegPath)).path;
+    if (!ffmpeg) return undefined;
+    const names = this.ctx.store.listBatchFileNames(batchId, INPUT_PART);
+    const durations: Record<string, number> = {};
+    let next = 0;
+    const worker = async () => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        const seconds = await probeDuration(ffmpeg, this.ctx.staging.filePath(batch, INPUT_PART, name));
+        if (seconds > 0) durations[name] = seconds;
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    return durations;
   }
 
   /** The models of the workflow: its static model ids and those given as run-time parameters. */
