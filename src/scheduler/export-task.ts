@@ -33,7 +33,7 @@ export async function runExportTask(
     resultFiles: files("results").map((f) => f.path),
     errorFiles: files("errors").map((f) => f.path),
     imageFiles: files("images"),
-    videoFiles: videos.files,
+    ...(job.type === "videos" ? { videoFiles: videos.files } : {}),
     manifest: {
       job: { id: job.jobId, name: job.name, type: job.type, createdAt: new Date(job.createdAtMs).toISOString(), startedAt: job.startedAtMs ? new Date(job.startedAtMs).toISOString() : null },
       workflow: { id: job.workflowId },

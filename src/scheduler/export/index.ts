@@ -141,7 +141,7 @@ async function writeManifest(input: ExportInput, parts: Parts, archives: Archive
       failuresByCode: parts.errors.byCode,
       detections: Object.fromEntries(parts.detection.map((d) => [d.output, d.detections])),
       imageOutputs: input.imageFiles.length,
-      videoOutputs: (input.videoFiles ?? []).filter((f) => f.name.endsWith(".mp4")).length,
+      ...(input.videoFiles ? { videoOutputs: input.videoFiles.filter((f) => f.name.endsWith(".mp4")).length } : {}),
     },
     results: parts.results.name,
     detectionOutputs: parts.detection.map((d) => ({
