@@ -49,7 +49,8 @@ export function isPicked(n: number, ratio: { a: number; b: number } | undefined)
  * while a frame is being used). With `maxFps`, frames are picked by ffmpeg's `select` filter before the
  * conversion to RGB, so frames not picked are neither converted nor sent. Every picked frame comes, in order
  * (`-vsync passthrough`: variable frame rates are neither padded nor thinned). Rotated phone videos come
- * upright (ffmpeg applies the rotation). Timestamps are the frames' own (`showinfo`).
+ * upright (ffmpeg applies the rotation). Timestamps: n / fps at a constant rate; at a variable rate, the
+ * frames' own, read from ffmpeg's `showinfo` filter (which costs a checksum per frame, so only then).
  *
  * A damaged stream yields the frames before the damage and ends with its warnings in the summary; ffmpeg
  * exiting non-zero throws VIDEO_DECODE_FAILED with its message.
@@ -58,7 +59,7 @@ export async function* decodeFrames(path: string, name: string, info: VideoInfo,
   const ratio = samplingRatio(info.fps, opts.maxFps);
   const start = opts.startSeconds ?? 0;
   const firstFrame = Math.round(start * info.fps);
-  const filters = [...(ratio ? [`select='gte(floor(n*${ratio.a}/${ratio.b})-floor((n-1)*${ratio.a}/${ratio.b})\\,1)'`] : []), "showinfo"];
+  const filters = [...(ratio ? [`select='gte(floor(n*${ratio.a}/${ratio.b})-floor((n-1)*${ratio.a}/${ratio.b})\\,1)'`] : []), ...(info.constantRate ? [] : ["showinfo"])];
   const args = [
     opts.ffmpeg,
     "-hide_banner",
@@ -71,8 +72,7 @@ export async function* decodeFrames(path: string, name: string, info: VideoInfo,
     ...(opts.durationSeconds ? ["-t", String(opts.durationSeconds)] : []),
     "-map",
     "0:v:0",
-    "-vf",
-    filters.join(","),
+    ...(filters.length ? ["-vf", filters.join(",")] : []),
     "-vsync",
     "passthrough",
     "-f",
@@ -103,7 +103,7 @@ export async function* decodeFrames(path: string, name: string, info: VideoInfo,
         offset += take;
         if (filled === frameSize) {
           const index = nextPicked();
-          const timestamp = (await log.timestamp(count)) ?? start + index / info.fps;
+          const timestamp = info.constantRate ? (firstFrame + index) / info.fps : ((await log.timestamp(count)) ?? (firstFrame + index) / info.fps);
           count++;
           yield { frameNumber: firstFrame + index + 1, timestamp, data: frame, width: info.width, height: info.height };
           frame = new Uint8Array(frameSize);

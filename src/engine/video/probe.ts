@@ -10,6 +10,8 @@ export interface VideoInfo {
   rotation: number;
   /** The frame rate the stream declares; for a variable rate, its average (frames / duration). */
   fps: number;
+  /** The stream declares a frame rate (frame n is at n / fps); else its rate varies. */
+  constantRate: boolean;
   /** Seconds; 0 when the container does not say. */
   durationSeconds: number;
   /** Frames stored in the file's video stream (counted from its packets, without decoding). */
@@ -60,7 +62,7 @@ export async function probeVideo(path: string, name: string, opts: ProbeOptions)
   // A variable frame rate stream declares no rate (only a time base): its average rate stands for it.
   const average = durationSeconds > 0 ? Math.round((frameCount / durationSeconds) * 1000) / 1000 : 0;
   const fps = declaredFps > 0 ? declaredFps : average > 0 ? average : Number(/([\d.]+) tbr/.exec(line)?.[1] ?? 25);
-  return { codec: stream[1]!, width, height, rotation, fps, durationSeconds, frameCount, hasAudio: /: Audio:/.test(header) };
+  return { codec: stream[1]!, width, height, rotation, fps, constantRate: declaredFps > 0, durationSeconds, frameCount, hasAudio: /: Audio:/.test(header) };
 }
 
 /** A video's duration in seconds from its header alone (0 when unknown or not a video). */
