@@ -19,6 +19,7 @@ import { resolveConfig } from "../src/core/config.ts";
 import { silentLogger } from "../src/core/log.ts";
 import { EnginePool } from "../src/engine/parallel/pool.ts";
 import { startServer } from "../src/server/main.ts";
+import { freePort, rssOf } from "./lib/processes.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const SHARED = resolve(ROOT, "../shared");
@@ -104,13 +105,6 @@ async function jobThroughput(work: string, count: number): Promise<boolean> {
   }
 }
 
-function rssOf(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
 
 async function bigBatch(work: string, count: number): Promise<boolean> {
   const dir = join(work, "tiny");
@@ -122,11 +116,7 @@ async function bigBatch(work: string, count: number): Promise<boolean> {
     const seg = Buffer.concat([Buffer.from([0xff, 0xfe, 0, note.length + 2]), note]);
     writeFileSync(join(dir, `t${String(i).padStart(6, "0")}.jpg`), Buffer.concat([base.subarray(0, 2), seg, base.subarray(2)]));
   }
-  const port = await new Promise<number>((r) => {
-    const s = Bun.serve({ port: 0, fetch: () => new Response() });
-    r(s.port!);
-    s.stop(true);
-  });
+  const port = await freePort();
   const proc = Bun.spawn(["bun", join(ROOT, "src/main.ts"), "serve", "--port", String(port), "--data-dir", join(work, "big-data"), "--workers", "2", "--log-level", "error"], { stdout: "ignore", stderr: "inherit" });
   const url = `http://127.0.0.1:${port}`;
   try {

@@ -22,6 +22,7 @@ import { EnginePool } from "../src/engine/parallel/pool.ts";
 import { decodeFrames } from "../src/engine/video/decode.ts";
 import { probeVideo } from "../src/engine/video/probe.ts";
 import { startServer } from "../src/server/main.ts";
+import { freePort, rssOf } from "./lib/processes.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const SHARED = resolve(ROOT, "../shared");
@@ -141,13 +142,6 @@ async function subsamplingBench(work: string, ffmpeg: string): Promise<boolean> 
   }
 }
 
-function rssOf(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
 
 async function memoryBench(work: string, ffmpeg: string, hours: number): Promise<boolean> {
   const dir = join(work, "long");
@@ -156,11 +150,7 @@ async function memoryBench(work: string, ffmpeg: string, hours: number): Promise
   process.stderr.write(`generating a ${seconds} s video ...\n`);
   const gen = Bun.spawn([ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", `testsrc=size=160x120:rate=2:duration=${seconds}`, "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", join(dir, "long.mp4")]);
   if ((await gen.exited) !== 0) throw new Error("could not generate the video");
-  const port = await new Promise<number>((r) => {
-    const s = Bun.serve({ port: 0, fetch: () => new Response() });
-    r(s.port!);
-    s.stop(true);
-  });
+  const port = await freePort();
   const proc = Bun.spawn(["bun", join(ROOT, "src/main.ts"), "serve", "--port", String(port), "--data-dir", join(work, "long-data"), "--workers", "1", "--log-level", "error"], { stdout: "ignore", stderr: "inherit" });
   const url = `http://127.0.0.1:${port}`;
   try {

@@ -1,8 +1,8 @@
 import sharp from "sharp";
-import type { Detection } from "../../detections.ts";
 import type { WorkflowImage } from "../../image/workflow-image.ts";
 import { asDetections, boolInput, enumInput, floatInput, imagesInput, intInput, stringInput, typeIds } from "../common.ts";
 import type { Block } from "../types.ts";
+import { anchorPoint, POSITIONS, type Position } from "../video/anchors.ts";
 import { parseColor } from "./colors.ts";
 import { colorInputs, colorPicker, css, drawSvg, escapeXml, inMyPixels, visualizationInputs } from "./draw.ts";
 
@@ -10,38 +10,6 @@ import { colorInputs, colorPicker, css, drawSvg, escapeXml, inMyPixels, visualiz
  * The video visualisations: `trace_visualization@v1` (the path of each tracked object over its video's last
  * frames) and `line_counter_visualization@v1` (a counting line with its in/out counts).
  */
-
-const POSITIONS = ["CENTER", "CENTER_LEFT", "CENTER_RIGHT", "TOP_CENTER", "TOP_LEFT", "TOP_RIGHT", "BOTTOM_LEFT", "BOTTOM_CENTER", "BOTTOM_RIGHT", "CENTER_OF_MASS"];
-
-/** The point of a detection a trace follows (supervision's anchors); CENTER_OF_MASS uses the outline when there is one. */
-export function anchorPoint(det: Detection, position: string): [number, number] {
-  const cx = (det.x1 + det.x2) / 2;
-  const cy = (det.y1 + det.y2) / 2;
-  if (position === "CENTER_OF_MASS") return det.polygon && det.polygon.length >= 3 ? centroid(det.polygon) : [cx, cy];
-  if (position === "CENTER") return [cx, cy];
-  const [vertical, horizontal] = position.split("_");
-  const xs: Record<string, number> = { LEFT: det.x1, CENTER: cx, RIGHT: det.x2 };
-  const ys: Record<string, number> = { TOP: det.y1, CENTER: cy, BOTTOM: det.y2 };
-  return [xs[horizontal!] ?? cx, ys[vertical!] ?? cy];
-}
-
-function centroid(polygon: [number, number][]): [number, number] {
-  let area = 0;
-  let x = 0;
-  let y = 0;
-  polygon.forEach(([x0, y0], i) => {
-    const [x1, y1] = polygon[(i + 1) % polygon.length]!;
-    const cross = x0 * y1 - x1 * y0;
-    area += cross;
-    x += (x0 + x1) * cross;
-    y += (y0 + y1) * cross;
-  });
-  if (Math.abs(area) < 1e-9) {
-    const n = polygon.length;
-    return [polygon.reduce((s, p) => s + p[0], 0) / n, polygon.reduce((s, p) => s + p[1], 0) / n];
-  }
-  return [x / (3 * area), y / (3 * area)];
-}
 
 /** Per video and step: a frame counter and, per tracker id, its anchor points with the frame they were seen in. */
 interface TraceState {
@@ -80,7 +48,7 @@ export const traceVisualizationV1: Block = {
       if (det.trackerId === undefined || det.trackerId === null) continue;
       let list = state.points.get(det.trackerId);
       if (!list) state.points.set(det.trackerId, (list = []));
-      list.push({ frame, xy: anchorPoint(det, position) });
+      list.push({ frame, xy: anchorPoint(det, position as Position) });
     }
     const oldest = frame - traceLength + 1;
     for (const [id, list] of state.points) {
