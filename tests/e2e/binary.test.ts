@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { VERSION } from "../../src/core/version.ts";
+import { resolveFfmpeg } from "../../src/engine/ffmpeg.ts";
 import { ROOT, shared, sharedModelsDir } from "../helpers.ts";
 
 const BINARY = join(ROOT, "dist/vbatch");
@@ -115,6 +116,7 @@ describe.skipIf(!built)("the compiled binary, alone", () => {
       expect(check("sharp")).toMatchObject({ ok: true, detail: expect.stringContaining("libvips") });
       expect(check("onnxruntime")).toMatchObject({ ok: true, detail: expect.stringContaining("1.30.0") });
       expect(check("server")?.ok).toBe(true);
+      expect(check("ffmpeg")).toMatchObject({ ok: true, detail: expect.stringContaining("embedded in the binary") });
     } finally {
       // Awaited even when the test failed: a server still running would write into a removed data dir.
       server.kill("SIGTERM");
@@ -147,8 +149,17 @@ describe.skipIf(!built)("the compiled binary, alone", () => {
     expect(run.stdout).toContain("2 images processed, 0 failed");
     const rows = readFileSync(join(out, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(rows.map((r: { image: string }) => r.image)).toEqual(["basketball1.png", "messi5.jpg"]);
+    // A video through the ffmpeg embedded in the binary: 2 s at 10 fps, 5 frames a second kept.
+    const clips = folder("run-clips");
+    const make = Bun.spawn([(await resolveFfmpeg()).path!, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", join(clips, "clip.mp4")]);
+    expect(await make.exited).toBe(0);
+    const videoOut = folder("run-video-out");
+    const video = await vbatch(["run", "--type", "videos", "--max-video-fps", "5", "--workflow", join(ROOT, "examples/workflows/detect.json"), "--input", clips, "--output", videoOut, "--models-dir", sharedModelsDir(), "--workers", "1"]);
+    expect(video.code).toBe(0);
+    const frames = readFileSync(join(videoOut, "results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).frame_number);
+    expect(frames).toEqual([1, 3, 5, 7, 9, 11, 13, 15, 17, 19]);
     const demo = await vbatch(["demo", "--data-dir", folder("demo-data"), "--port", "0", "--images", "3", "--no-wait", "--log-level", "error"]);
     expect(demo.code).toBe(0);
     expect(demo.stdout).toMatch(/Demo job demo-\w+ succeeded: 3 images read, 0 failed/);
-  });
+  }, 120_000);
 });
