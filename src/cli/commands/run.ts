@@ -1,5 +1,5 @@
 import type { CAC } from "cac";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { AppError } from "../../core/errors.ts";
@@ -58,10 +58,16 @@ export function registerRun(cli: CAC, ctx: CliContext): void {
         });
         const p = job.progress.stages.find((s) => s.stage === "processing");
         const seconds = (performance.now() - started) / 1000;
+        const machine = `machine time ${job.progress.machineSeconds.toFixed(1)} s`;
+        // Videos: counted from the export's summaries (a long video runs as several segment tasks), with frames.
+        const videos = type === "videos" && exported ? videoCounts(join(output, "manifest.json")) : undefined;
+        const counts = videos
+          ? `${videos.videos} videos processed (${videos.frames} frames, ${(videos.frames / seconds).toFixed(1)} frames/s), ${p?.itemsFailed ?? 0} failed, in ${seconds.toFixed(1)} s, ${machine}`
+          : `${p?.itemsDone ?? 0} ${type} processed, ${p?.itemsFailed ?? 0} failed, in ${seconds.toFixed(1)} s (${job.progress.itemsPerSecond.toFixed(1)}/s), ${machine}`;
         process.stdout.write(
           [
             `Job ${job.jobId} ${job.state}${job.error ? `: ${job.error}` : ""}`,
-            `  ${p?.itemsDone ?? 0} ${type} processed, ${p?.itemsFailed ?? 0} failed, in ${seconds.toFixed(1)} s (${job.progress.itemsPerSecond.toFixed(1)}/s), machine time ${job.progress.machineSeconds.toFixed(1)} s`,
+            `  ${counts}`,
             ...(exported ? [`  Results in ${output} (${humanBytes(exported.bytes)}): results.${job.options?.aggregationFormat ?? "jsonl"}, coco.json, labels/, errors.jsonl, manifest.json`] : []),
           ].join("\n") + "\n",
         );
@@ -71,4 +77,14 @@ export function registerRun(cli: CAC, ctx: CliContext): void {
         if (!o.dataDir) rmSync(dataDir, { recursive: true, force: true });
       }
     });
+}
+
+/** Videos and frames processed, from an export's manifest (undefined when it cannot be read). */
+function videoCounts(manifestPath: string): { videos: number; frames: number } | undefined {
+  try {
+    const videos = (JSON.parse(readFileSync(manifestPath, "utf8")).videos ?? []) as { frames_processed?: number }[];
+    return { videos: videos.length, frames: videos.reduce((n, v) => n + (v.frames_processed ?? 0), 0) };
+  } catch {
+    return undefined;
+  }
 }
