@@ -2,10 +2,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeJpegCorpus } from "../../scripts/lib/jpeg-corpus.ts";
-import { resolveConfig } from "../../src/core/config.ts";
-import { silentLogger } from "../../src/core/log.ts";
-import { startServer, type RunningServer } from "../../src/server/main.ts";
-import { ROOT, runCli, shared, tempDir } from "../helpers.ts";
+import type { RunningServer } from "../../src/server/main.ts";
+import { jobsServer } from "./jobs-setup.ts";
+import { runCli, shared, tempDir } from "../helpers.ts";
 
 /**
  * Jobs end to end: a real server with two local workers (engine threads), the real CLI, real models.
@@ -18,14 +17,7 @@ const api = async (method: string, path: string, body?: unknown) => {
 };
 
 beforeAll(async () => {
-  server = await startServer(resolveConfig({ flags: { port: 0, dataDir: tempDir(), workers: 2, sweepIntervalS: 0.2, leaseSeconds: 2 }, env: {} }), { log: silentLogger });
-  const model = await vbatch(["models", "add", "--model-id", "yolov8n-320", "--file", shared("models/yolov8n-320-int8.onnx"), "--classes", shared("models/coco80.txt")]);
-  expect(model.code).toBe(0);
-  const def = JSON.parse(readFileSync(join(ROOT, "examples/workflows/boxes-and-labels.json"), "utf8"));
-  def.steps[0].model_id = "yolov8n-320";
-  const file = join(tempDir(), "wf.json");
-  writeFileSync(file, JSON.stringify(def));
-  expect((await vbatch(["workflows", "add", "--workflow-id", "boxes", "--file", file])).code).toBe(0);
+  ({ server } = await jobsServer());
 });
 afterAll(() => server.stop());
 
@@ -92,7 +84,7 @@ describe("batch jobs on local workers", () => {
     expect(metrics).toContain('vbatch_tasks{state="succeeded"}');
     expect(metrics).toMatch(/vbatch_images_processed_total \d+/);
     expect(Number(/process_resident_memory_bytes (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(10 * 1048576);
-  });
+  }, 60_000);
 
   test("bad requests create no job: unknown workflow or batch, empty batch, a video batch for an image job, a taken id", async () => {
     await stageImages("more");
@@ -120,7 +112,7 @@ describe("batch jobs on local workers", () => {
     const details = (await api("GET", "/api/v1/jobs/strict-job")).json;
     expect(details.state).toBe("failed");
     expect(details.error).toMatch(/failure rate/i);
-  });
+  }, 60_000);
 
   test("webhooks: a receiver answering 500, then 200, gets the same event again; a hanging one slows no job", async () => {
     await stageImages("hooked");
@@ -150,5 +142,5 @@ describe("batch jobs on local workers", () => {
     } finally {
       receiver.stop(true);
     }
-  });
+  }, 60_000);
 });

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { resolveConfig } from "../../src/core/config.ts";
-import { silentLogger } from "../../src/core/log.ts";
 import { resolveFfmpeg } from "../../src/engine/ffmpeg.ts";
 import { probeVideo } from "../../src/engine/video/probe.ts";
-import { startServer, type RunningServer } from "../../src/server/main.ts";
-import { ROOT, runCli, shared, tempDir } from "../helpers.ts";
+import type { RunningServer } from "../../src/server/main.ts";
+import { jobsServer } from "./jobs-setup.ts";
+import { runCli, tempDir } from "../helpers.ts";
 
 /**
  * Video jobs end to end: a real server with local workers, the real CLI, a real detector, videos made by
@@ -26,13 +25,7 @@ async function make(dir: string, name: string, args: string[]): Promise<string> 
 
 beforeAll(async () => {
   ffmpeg = (await resolveFfmpeg()).path!;
-  server = await startServer(resolveConfig({ flags: { port: 0, dataDir: tempDir(), workers: 2, sweepIntervalS: 0.2, leaseSeconds: 2 }, env: {} }), { log: silentLogger });
-  expect((await vbatch(["models", "add", "--model-id", "yolov8n-320", "--file", shared("models/yolov8n-320-int8.onnx"), "--classes", shared("models/coco80.txt")])).code).toBe(0);
-  const def = JSON.parse(readFileSync(join(ROOT, "examples/workflows/boxes-and-labels.json"), "utf8"));
-  def.steps[0].model_id = "yolov8n-320";
-  const file = join(tempDir(), "wf.json");
-  writeFileSync(file, JSON.stringify(def));
-  expect((await vbatch(["workflows", "add", "--workflow-id", "boxes", "--file", file])).code).toBe(0);
+  ({ server } = await jobsServer());
 });
 afterAll(() => server.stop());
 
