@@ -69,19 +69,15 @@ export class Engine {
    */
   async run(wf: CompiledWorkflow, image: WorkflowImage, params: Record<string, unknown>): Promise<Record<string, Nested>> {
     try {
-      return await this.runOnce(wf, image, params);
+      return await runWorkflow(wf, image, params, {
+        runtime: this.runtime,
+        models: this.models,
+        ocr: () => (this.ocrEngine ??= createOcrEngine({ intraOpNumThreads: this.opts.intraOpNumThreads })),
+        videoStates: this.videoStates,
+      });
     } finally {
       if (!image.videoMetadata) this.videoStates.delete(image.id);
     }
-  }
-
-  private runOnce(wf: CompiledWorkflow, image: WorkflowImage, params: Record<string, unknown>): Promise<Record<string, Nested>> {
-    return runWorkflow(wf, image, params, {
-      runtime: this.runtime,
-      models: this.models,
-      ocr: () => (this.ocrEngine ??= createOcrEngine({ intraOpNumThreads: this.opts.intraOpNumThreads })),
-      videoStates: this.videoStates,
-    });
   }
 
   /** Forgets the state the workflow's steps kept for a video (its last frame was run, or its task ended). */

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { isAppError, toAppError } from "../core/errors.ts";
+import { type AppError, isAppError, toAppError } from "../core/errors.ts";
 import type { ResolvedModel } from "../engine/models/types.ts";
 import type { EnginePool } from "../engine/parallel/pool.ts";
 import type { RunResult } from "../engine/parallel/protocol.ts";
@@ -35,7 +35,18 @@ export function planOf(job: JobRecord): JobPlan {
   };
 }
 
-const taskFile = (index: number, ext: string) => `task-${String(index + 1).padStart(6, "0")}.${ext}`;
+/** A processing task's file name in its output batch: `task-000001.jsonl`, … */
+export const taskFile = (index: number, ext: string) => `task-${String(index + 1).padStart(6, "0")}.${ext}`;
+
+/**
+ * The error of one image (or frame) that a task records and goes on from. A dead engine or a closed pool is
+ * the worker's trouble, not the image's: that is thrown, and the task fails.
+ */
+export function itemError(e: unknown): AppError {
+  const err = toAppError(e);
+  if (!isAppError(e) || err.code === "WORKER_CRASHED" || err.code === "POOL_CLOSED") throw err;
+  return err;
+}
 
 /**
  * Runs a processing task: each image of the lease through the workflow on the worker's engine, rows
@@ -72,9 +83,7 @@ export async function runProcessingTask(
           ...(job.options.saveImageOutputs ? { imageDir: join(imagesDir, name), imageOutputs: job.options.imageOutputsToSave, imagePrefix: `${name}/` } : {}),
         })
         .catch((e: unknown): ItemFailure => {
-          const err = toAppError(e);
-          // A dead engine or a closed pool is the worker's trouble, not the image's: the task must fail.
-          if (!isAppError(e) || err.code === "WORKER_CRASHED" || err.code === "POOL_CLOSED") throw err;
+          const err = itemError(e);
           return { item: name, code: err.code, message: err.message };
         });
       pending.set(i, run);
@@ -95,16 +104,26 @@ export async function runProcessingTask(
     // Runs started ahead of a stop are let finish quietly.
     for (const p of pending.values()) p.catch(() => undefined);
   }
-  const files: TaskResult["files"] = [{ part: "results", name: taskFile(lease.index, format), tempPath: resultPath, contentType: format === "csv" ? "text/csv" : "application/jsonl" }];
+  const files: TaskResult["files"] = [resultsFile(resultPath, lease.index, format)];
   if (failures.length) files.push(errorsFile(deps.workDir, lease.index, failures));
   files.push(...imageFiles(imagesDir));
   return { itemsDone: done - failures.length, itemsFailed: failures.length, failures, files, machineMs: Math.round(performance.now() - started) };
 }
 
-function errorsFile(workDir: string, index: number, failures: ItemFailure[]): TaskResult["files"][number] {
+/** The task's result file (written at `path`) as it goes into the output batch. */
+export function resultsFile(path: string, index: number, format: "jsonl" | "csv"): TaskResult["files"][number] {
+  return { part: "results", name: taskFile(index, format), tempPath: path, contentType: format === "csv" ? "text/csv" : "application/jsonl" };
+}
+
+/**
+ * The task's errors file: one JSONL row per failed input (`{image, code, message}`), then any further rows
+ * (a video's failed frames add `frame_number`).
+ */
+export function errorsFile(workDir: string, index: number, failures: ItemFailure[], more: Record<string, unknown>[] = []): TaskResult["files"][number] {
   const path = join(workDir, taskFile(index, "errors.jsonl"));
   const writer = openRowWriter(path, "jsonl", []);
   for (const f of failures) writer.write({ image: f.item, code: f.code, message: f.message });
+  for (const row of more) writer.write(row);
   writer.close();
   return { part: "errors", name: taskFile(index, "jsonl"), tempPath: path, contentType: "application/jsonl" };
 }

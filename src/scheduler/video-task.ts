@@ -1,25 +1,23 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AppError, isAppError, toAppError } from "../core/errors.ts";
+import { AppError, isAppError } from "../core/errors.ts";
 import { resolveFfmpeg } from "../engine/ffmpeg.ts";
 import { DEFAULT_MAX_PIXELS } from "../engine/image/workflow-image.ts";
 import type { EnginePool } from "../engine/parallel/pool.ts";
 import type { RunResult } from "../engine/parallel/protocol.ts";
 import type { FrameMetadata } from "../engine/uql/types.ts";
-import { decodeFrames, isPicked, samplingRatio, type DecodedFrame, type DecodeSummary } from "../engine/video/decode.ts";
+import { decodeFrames, isPicked, samplingRatio, type DecodeSummary } from "../engine/video/decode.ts";
 import { VideoEncoder } from "../engine/video/encode.ts";
 import { probeVideo, type VideoInfo } from "../engine/video/probe.ts";
 import { parseVideoItem, partSuffix, type VideoItem } from "../engine/video/segments.ts";
 import { INPUT_PART } from "../storage/batches.ts";
 import type { Staging } from "../storage/staging.ts";
 import { openRowWriter } from "./result-rows.ts";
-import type { JobPlan, TaskControl } from "./task-runner.ts";
+import { errorsFile, itemError, resultsFile, taskFile, type JobPlan, type TaskControl } from "./task-runner.ts";
 import type { ItemFailure, JobRecord, Lease, TaskResult } from "./types.ts";
 
 /** Frames of a video in flight at once: the next frame is decoded and sent while one runs. */
 const IN_FLIGHT = 2;
-
-const taskFile = (index: number, ext: string) => `task-${String(index + 1).padStart(6, "0")}.${ext}`;
 
 export interface VideoTaskDeps {
   pool: EnginePool;
@@ -95,7 +93,7 @@ export async function runVideoTask(lease: Lease, job: JobRecord, plan: JobPlan, 
   } finally {
     rows.close();
   }
-  files.unshift({ part: "results", name: taskFile(lease.index, format), tempPath: resultPath, contentType: format === "csv" ? "text/csv" : "application/jsonl" });
+  files.unshift(resultsFile(resultPath, lease.index, format));
   if (failures.length || frameFailures.length) files.push(errorsFile(deps.workDir, lease.index, failures, frameFailures));
   return { itemsDone: done, itemsFailed: failures.length, failures, files, machineMs: Math.round(performance.now() - started) };
 }
@@ -143,7 +141,7 @@ async function runVideo(
   // A fresh state for this video on this worker, whatever an earlier attempt left.
   deps.pool.endVideo(name);
   const frames = decodeFrames(path, name, info, { ffmpeg: deps.ffmpeg, maxFps, ...(segment ? { startSeconds: segment.start, durationSeconds: segment.end - segment.start } : {}) });
-  const pending: { frame: DecodedFrame; run: Promise<RunResult | AppError> }[] = [];
+  const pending: { frameNumber: number; timestamp: number; run: Promise<RunResult | AppError> }[] = [];
   let decodeSummary: DecodeSummary | undefined;
   const send = async (): Promise<boolean> => {
     const next = await frames.next();
@@ -168,21 +166,17 @@ async function runVideo(
         params: job.options.workflowParams,
         ...(save ? { returnPixels: true, imageOutputs: job.options.imageOutputsToSave, imagePrefix: `${name}/` } : {}),
       })
-      .catch((e: unknown): AppError => {
-        const err = toAppError(e);
-        if (!isAppError(e) || err.code === "WORKER_CRASHED" || err.code === "POOL_CLOSED") throw err;
-        return err;
-      });
+      .catch(itemError);
     // Awaited in turn below; marked handled now so a crash seen first by a later frame is not "unhandled".
     run.catch(() => undefined);
-    pending.push({ frame: { ...frame, data: new Uint8Array(0) }, run });
+    pending.push({ frameNumber: frame.frameNumber, timestamp: frame.timestamp, run });
     return true;
   };
   try {
     let more = true;
     while (more && pending.length < IN_FLIGHT) more = await send();
     while (pending.length) {
-      const { frame, run } = pending.shift()!;
+      const { run, ...frame } = pending.shift()!;
       const outcome = await run;
       if (control.stopped()) return undefined;
       if (more) more = await send();
@@ -249,13 +243,4 @@ function collectFacts(value: unknown, path: string, trackers: Set<number>, count
     else if (typeof v === "number" && /count/.test(at) && !path.includes("predictions")) counts[at] = v;
     else collectFacts(v, at, trackers, counts);
   }
-}
-
-function errorsFile(workDir: string, index: number, failures: ItemFailure[], frames: { image: string; frame_number: number; code: string; message: string }[]): TaskResult["files"][number] {
-  const path = join(workDir, taskFile(index, "errors.jsonl"));
-  const writer = openRowWriter(path, "jsonl", []);
-  for (const f of failures) writer.write({ image: f.item, code: f.code, message: f.message });
-  for (const f of frames) writer.write(f);
-  writer.close();
-  return { part: "errors", name: taskFile(index, "jsonl"), tempPath: path, contentType: "application/jsonl" };
 }

@@ -53,8 +53,7 @@ export async function probeVideo(path: string, name: string, opts: ProbeOptions)
       height,
       maxPixels: opts.maxPixels,
     });
-  const duration = /Duration: (\d+):(\d+):([\d.]+)/.exec(header);
-  const durationSeconds = duration ? Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]) : 0;
+  const durationSeconds = durationOf(header);
   const counted = await ffmpegStderr(opts.ffmpeg, ["-hide_banner", "-nostdin", "-i", path, "-map", "0:v:0", "-c", "copy", "-f", "null", "-"]);
   const frames = [...counted.matchAll(/frame=\s*(\d+)/g)].at(-1);
   const frameCount = frames ? Number(frames[1]) : 0;
@@ -68,8 +67,13 @@ export async function probeVideo(path: string, name: string, opts: ProbeOptions)
 /** A video's duration in seconds from its header alone (0 when unknown or not a video). */
 export async function probeDuration(ffmpeg: string, path: string): Promise<number> {
   const header = await ffmpegStderr(ffmpeg, ["-hide_banner", "-nostdin", "-i", path]);
+  return /: Video: /.test(header) ? durationOf(header) : 0;
+}
+
+/** The container's duration in seconds from ffmpeg's `Duration: HH:MM:SS.ss` line (0 when it says N/A). */
+function durationOf(header: string): number {
   const d = /Duration: (\d+):(\d+):([\d.]+)/.exec(header);
-  return d && /: Video: /.test(header) ? Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]) : 0;
+  return d ? Number(d[1]) * 3600 + Number(d[2]) * 60 + Number(d[3]) : 0;
 }
 
 /** Rotation as clockwise degrees in 0..359, from the stream's `rotate` tag or its display matrix. */
